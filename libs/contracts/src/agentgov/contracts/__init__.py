@@ -1,0 +1,68 @@
+"""agentgov contracts: the events, subjects, stream configs, canonical bytes, chain and signatures.
+
+No I/O and no business rules live here (STYLE.md, convention 3). The public names are listed in
+``__all__`` and pinned by ``tests/test_public_api.py``; modules are imported as ``agentgov.contracts.X``
+for everything else.
+"""
+
+from agentgov.contracts.codec import canonical, decode_envelope, decode_event, frame, split
+from agentgov.contracts.envelope import GENESIS, Chain, EnvelopeView, Event
+from agentgov.contracts.errors import (
+    ContractError,
+    DecodeError,
+    InvalidIdError,
+    PayloadTooLargeError,
+    SignatureError,
+    UnknownEventTypeError,
+)
+from agentgov.contracts.events import (
+    Action,
+    ActionDecided,
+    AgentRegistered,
+    AgentRetired,
+    ChainBroken,
+    ChainHead,
+    Checkpoint,
+    Evidence,
+    KnownEvent,
+    MalformedEvent,
+    MatchedRule,
+    ProducerKeyRegistered,
+    Redaction,
+    SpendRecorded,
+)
+from agentgov.contracts.ids import check_token, uuid7
+
+__all__ = [
+    "GENESIS",
+    "Action",
+    "ActionDecided",
+    "AgentRegistered",
+    "AgentRetired",
+    "Chain",
+    "ChainBroken",
+    "ChainHead",
+    "Checkpoint",
+    "ContractError",
+    "DecodeError",
+    "EnvelopeView",
+    "Event",
+    "Evidence",
+    "InvalidIdError",
+    "KnownEvent",
+    "MalformedEvent",
+    "MatchedRule",
+    "PayloadTooLargeError",
+    "ProducerKeyRegistered",
+    "Redaction",
+    "SignatureError",
+    "SpendRecorded",
+    "UnknownEventTypeError",
+    "canonical",
+    "check_token",
+    "decode_envelope",
+    "decode_event",
+    "frame",
+    "split",
+    "uuid7",
+]

@@ -1,0 +1,73 @@
+"""Event hashes and Ed25519 signatures (DESIGN.md §5).
+
+- event hash: ``SHA-256(canonical event bytes)``; ``chain.prev`` of the next event is its hex.
+- signature: Ed25519 over ``b"agentgov/event/v1\\x00" || event hash`` (domain-separated, 50 bytes).
+- public keys travel as raw 32 bytes in base64url without padding; a key id is the first 16 hex characters
+  of the SHA-256 of the raw key.
+
+Key files and key generation on first run are I/O and live in ``agentgov.streaming.keys``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from agentgov.contracts.errors import SignatureError
+
+SIGNING_CONTEXT = b"agentgov/event/v1\x00"
+
+
+def event_hash(event_bytes: bytes) -> bytes:
+    """SHA-256 of an event's canonical bytes."""
+    return hashlib.sha256(event_bytes).digest()
+
+
+def sign(key: Ed25519PrivateKey, digest: bytes) -> bytes:
+    """Sign an event hash."""
+    return key.sign(SIGNING_CONTEXT + digest)
+
+
+def verify(public_key: Ed25519PublicKey, signature: bytes, digest: bytes) -> None:
+    """Raise SignatureError unless ``signature`` is the key's signature of the event hash."""
+    try:
+        public_key.verify(signature, SIGNING_CONTEXT + digest)
+    except InvalidSignature:
+        raise SignatureError("signature does not verify") from None
+
+
+def is_valid(public_key: Ed25519PublicKey, signature: bytes, digest: bytes) -> bool:
+    """True when the signature verifies."""
+    try:
+        public_key.verify(signature, SIGNING_CONTEXT + digest)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """The raw public key as base64url without padding."""
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def load_public_key(text: str) -> Ed25519PublicKey:
+    """Parse a public key from its base64url text; SignatureError when it is not a 32-byte key."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        if len(raw) != 32:
+            raise ValueError("not 32 bytes")
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as exc:
+        raise SignatureError(f"not an Ed25519 public key: {exc}") from None
+
+
+def key_id(public_key: str) -> str:
+    """The short id of a public key given as base64url text."""
+    raw = base64.urlsafe_b64decode(public_key + "=" * (-len(public_key) % 4))
+    return hashlib.sha256(raw).hexdigest()[:16]

@@ -1,0 +1,234 @@
+"""The events on the GOV and checkpoint streams (DESIGN.md §2-§5).
+
+Evolution rules (tested in ``tests/test_evolution.py``):
+- a tag names one shape forever; a new shape is a new tag (``ActionDecided.v2``) and both stay decodable;
+- fields are only ever added, and only with defaults; a field's type and meaning never change;
+- decoders ignore fields they do not know, so old code reads new bytes and new code reads old bytes.
+
+Money is integer micro-dollars and durations are integer microseconds or nanoseconds: no floats in events,
+so the canonical bytes never depend on float formatting.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from agentgov.contracts.envelope import Event
+
+Verdict = Literal["allow", "review", "deny", "redact"]
+Claim = Literal[
+    "observed", "detected", "evaluated", "denied_before_execution", "redacted", "approval_required"
+]
+ActionKind = Literal["shell", "file", "http", "mcp_tool", "llm_call", "k8s", "aws", "spawn", "other"]
+
+
+# --- registry ---------------------------------------------------------------------------------------
+
+
+class ProducerKeyRegistered(Event, frozen=True, kw_only=True, tag="ProducerKeyRegistered.v1"):
+    """A producer announces its Ed25519 public key; always the first event (seq 1) of its chain."""
+
+    producer: str
+    public_key: str
+    """Raw 32-byte Ed25519 public key, base64url without padding."""
+    key_id: str
+    """First 16 hex characters of the SHA-256 of the raw public key."""
+    role: str
+    host: str = ""
+    pid: int = 0
+    software: str = ""
+
+
+class AgentRegistered(Event, frozen=True, kw_only=True, tag="AgentRegistered.v1"):
+    """An agent joins the registry with its team, org, lineage and (optionally) its public key."""
+
+    parent: str | None = None
+    depth: int = 0
+    public_key: str | None = None
+    trust: int = 50
+    labels: dict[str, str] = {}
+
+
+class AgentRetired(Event, frozen=True, kw_only=True, tag="AgentRetired.v1"):
+    """An agent leaves the registry; later checks for it are denied."""
+
+    reason: str = ""
+
+
+# --- decisions --------------------------------------------------------------------------------------
+
+
+class Action(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What an agent wants to do, after sanitizing (secrets already redacted)."""
+
+    kind: ActionKind
+    tool: str | None = None
+    target: str | None = None
+    args: dict[str, Any] = {}
+
+
+class MatchedRule(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A policy rule that matched, with the effect it asked for and why."""
+
+    id: str
+    effect: Verdict
+    reason: str = ""
+    scope: str = ""
+
+
+class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One detector finding behind a decision."""
+
+    category: str
+    severity: int
+    detail: str = ""
+    field: str = ""
+    start: int | None = None
+    end: int | None = None
+
+
+class Redaction(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A value removed before persisting: what kind, where (UTF-8 byte offsets), and a salted hash."""
+
+    kind: str
+    field: str
+    start: int
+    end: int
+    salted_hash: str
+
+
+class ActionDecided(Event, frozen=True, kw_only=True, tag="ActionDecided.v1"):
+    """The policy's verdict on one action, recorded before the agent acts (or after, for observations)."""
+
+    request_id: str
+    action: Action
+    verdict: Verdict
+    claim: Claim
+    risk: int = 0
+    rules: list[MatchedRule] = []
+    evidence: list[Evidence] = []
+    redactions: list[Redaction] = []
+    reasons: list[str] = []
+    errors: list[str] = []
+    policy_revision: int = 0
+    latency_us: int = 0
+
+
+# --- spend ------------------------------------------------------------------------------------------
+
+
+class SpendRecorded(Event, frozen=True, kw_only=True, tag="SpendRecorded.v1"):
+    """Tokens an LLM call used and what they cost, priced from a named pricing revision."""
+
+    model: str
+    provider: str = ""
+    request_id: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    usd_micros: int = 0
+    pricing_revision: int | None = None
+
+
+# --- audit ------------------------------------------------------------------------------------------
+
+
+class ChainHead(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Where one producer's chain stood when a checkpoint was sealed."""
+
+    producer: str
+    seq: int
+    hash: str
+    stream_seq: int
+
+
+class Checkpoint(Event, frozen=True, kw_only=True, tag="Checkpoint.v1"):
+    """A signed seal over a contiguous range of the GOV stream (DESIGN.md §5).
+
+    ``merkle_root`` is the RFC 6962 Merkle tree hash over the leaves of every message present in
+    ``first_seq..last_seq`` in stream order (a leaf is ``SHA-256(0x00 || message bytes)``, see
+    :mod:`agentgov.contracts.merkle`). ``leaf_prefixes`` repeats the first 8 bytes of each leaf so a verifier
+    can name the exact message where a stream diverges (reordered or replaced), not just the range;
+    the root is the proof. ``gaps`` lists sequences in the range that were already missing when sealed.
+    """
+
+    stream: str
+    first_seq: int
+    last_seq: int
+    count: int
+    merkle_root: str
+    leaf_prefixes: bytes
+    prev_checkpoint: str
+    """Hash of the previous checkpoint event's bytes, or GENESIS for the first."""
+    heads: list[ChainHead] = []
+    gaps: list[int] = []
+    malformed: int = 0
+    broken: int = 0
+
+
+ChainBrokenReason = Literal[
+    "gap",
+    "missing_message",
+    "reordered",
+    "replayed",
+    "bad_prev",
+    "bad_signature",
+    "unregistered_producer",
+    "key_mismatch",
+    "bad_framing",
+]
+
+
+class ChainBroken(Event, frozen=True, kw_only=True, tag="ChainBroken.v1"):
+    """The audit service found a stream message that does not verify."""
+
+    stream: str
+    stream_seq: int
+    reason: ChainBrokenReason
+    detail: str
+    producer: str | None = None
+    expected_seq: int | None = None
+    got_seq: int | None = None
+
+
+class MalformedEvent(Event, frozen=True, kw_only=True, tag="MalformedEvent.v1"):
+    """Undecodable bytes found on the stream. Only their hash and the error are kept, never the bytes."""
+
+    stream: str
+    stream_seq: int
+    subject: str
+    size: int
+    payload_sha256: str
+    error: str
+
+
+KnownEvent = (
+    ProducerKeyRegistered
+    | AgentRegistered
+    | AgentRetired
+    | ActionDecided
+    | SpendRecorded
+    | Checkpoint
+    | ChainBroken
+    | MalformedEvent
+)
+"""The tagged union of every event type this build knows."""
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ProducerKeyRegistered,
+    AgentRegistered,
+    AgentRetired,
+    ActionDecided,
+    SpendRecorded,
+    Checkpoint,
+    ChainBroken,
+    MalformedEvent,
+)
+
+
+def tag_of(cls: type[Event]) -> str:
+    """The versioned tag of an event type (``ActionDecided.v1``)."""
+    return str(cls.__struct_config__.tag)

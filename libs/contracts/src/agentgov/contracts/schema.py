@@ -1,0 +1,29 @@
+"""JSON Schemas generated from the event types; checked in under ``libs/contracts/schemas/``.
+
+``make schemas`` rewrites them; ``tests/test_schemas.py`` fails when the checked-in files drift.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from agentgov.contracts.events import EVENT_TYPES, tag_of
+
+
+def event_schemas() -> dict[str, dict[str, Any]]:
+    """One JSON Schema document per event tag, keyed by file name (``ActionDecided.v1.json``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for cls in EVENT_TYPES:
+        schema = msgspec.json.schema(cls)
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://agentgov.dev/schemas/{tag_of(cls)}.json"
+        out[f"{tag_of(cls)}.json"] = schema
+    return out
+
+
+def render(schema: dict[str, Any]) -> str:
+    """The checked-in text of a schema: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,241 @@
+"""The chained producer: signed, hash-chained, idempotent appends to JetStream (DESIGN.md §5).
+
+One ``ChainedProducer`` is one chain: a producer id (``<role>-<random>``, new for every process run), a
+gap-free sequence from 1 and the hash of the previous event. Its first event is always its
+``ProducerKeyRegistered``. Every event is signed (Ed25519, about 40 µs here); verifiers check every hash link
+and may check signatures only at chain heads, since each hash commits to all earlier events of the chain.
+
+Appends are pipelined: an event is sealed and handed to ``publish_async`` in chain order under a lock, and
+its acknowledgement is awaited outside it, so many requests can be in flight while the stream still stores
+them in chain order. ``Nats-Msg-Id`` is the event id, so a retry after a lost ack is de-duplicated by
+JetStream. An append that cannot be acknowledged after retries breaks the producer: its chain stops there
+and the owner starts a new producer (a new chain) rather than writing around a hole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import PubAck
+from nats.js.client import JetStreamContext
+from nats.js.errors import APIError
+
+from agentgov.contracts import codec, crypto, subjects
+from agentgov.contracts.envelope import GENESIS, Chain, Event
+from agentgov.contracts.errors import PayloadTooLargeError
+from agentgov.contracts.events import ProducerKeyRegistered
+from agentgov.contracts.ids import check_token, uuid7
+from agentgov.contracts.streams import MAX_EVENT_BYTES
+from agentgov.streaming.errors import ProducerBrokenError, PublishError
+
+MSG_ID = "Nats-Msg-Id"
+SOFTWARE = "agentgov/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """An event with its envelope filled in, its canonical bytes' hash and the framed payload."""
+
+    event: Event
+    digest: bytes
+    payload: bytes
+
+
+@dataclass(slots=True)
+class _InFlight:
+    subject: str
+    sealed: Sealed
+    msg_id: str
+    future: asyncio.Future[PubAck]
+    ack: PubAck | None = None
+    error: BaseException | None = None
+    settling: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class ChainedProducer:
+    """Appends events as one producer chain. Use ``async with`` or call ``register()`` then ``close()``."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        key: Ed25519PrivateKey,
+        *,
+        role: str,
+        producer_id: str | None = None,
+        max_bytes: int = MAX_EVENT_BYTES,
+        ack_timeout: float = 5.0,
+        retries: int = 3,
+        max_in_flight: int = 2048,
+    ) -> None:
+        self.role = check_token("role", role)
+        self.producer_id = check_token("producer", producer_id or f"{role}-{secrets.token_hex(6)}")
+        self.public_key = crypto.public_key_text(key)
+        self._js = js
+        self._key = key
+        self._max_bytes = max_bytes
+        self._ack_timeout = ack_timeout
+        self._retries = retries
+        self._max_in_flight = max_in_flight
+        self._seq = 0
+        self._head = GENESIS
+        self._lock = asyncio.Lock()
+        self._in_flight: collections.deque[_InFlight] = collections.deque()
+        self._broken: str | None = None
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        """Sequence of the last event handed to JetStream (0 before the first)."""
+        return self._seq
+
+    @property
+    def head(self) -> str:
+        """Hash (hex) of the last event handed to JetStream."""
+        return self._head
+
+    @property
+    def broken(self) -> str | None:
+        """Why the chain stopped, or None while it is healthy."""
+        return self._broken
+
+    # -- sealing (pure) ------------------------------------------------------------------------------
+
+    def seal(self, event: Event, *, subject: str = "") -> Sealed:
+        """Fill the envelope as the next event of this chain, encode, size-check and sign it.
+
+        Does not advance the chain: that happens only once the event is handed to JetStream.
+        """
+        ev = msgspec.structs.replace(
+            event,
+            id=event.id or uuid7(),
+            ts=event.ts or time.time_ns(),
+            chain=Chain(producer=self.producer_id, seq=self._seq + 1, prev=self._head),
+        )
+        body = codec.canonical(ev)
+        size = len(body) + codec.OVERHEAD
+        if size > self._max_bytes:
+            raise PayloadTooLargeError(size, self._max_bytes, subject)
+        digest = crypto.event_hash(body)
+        return Sealed(ev, digest, codec.frame(body, crypto.sign(self._key, digest)))
+
+    # -- appending -----------------------------------------------------------------------------------
+
+    async def register(self) -> PubAck:
+        """Append this producer's ProducerKeyRegistered, the first event of its chain."""
+        if self._seq:
+            raise RuntimeError("register() must be the first append of a producer")
+        event = ProducerKeyRegistered(
+            producer=self.producer_id,
+            public_key=self.public_key,
+            key_id=crypto.key_id(self.public_key),
+            role=self.role,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            software=SOFTWARE,
+        )
+        return await self.publish(subjects.registry(self.producer_id), event)
+
+    async def publish(self, subject: str, event: Event) -> PubAck:
+        """Append one event and wait for JetStream's acknowledgement."""
+        entry = await self._enqueue(subject, event)
+        return await self._settle(entry)
+
+    async def publish_nowait(self, subject: str, event: Event) -> Sealed:
+        """Append one event without waiting for its acknowledgement; ``flush()`` waits for all of them."""
+        entry = await self._enqueue(subject, event)
+        if len(self._in_flight) > self._max_in_flight:
+            await self._settle_oldest(len(self._in_flight) // 2)
+        return entry.sealed
+
+    async def flush(self) -> None:
+        """Wait until every append so far is acknowledged; raise PublishError for one that is not."""
+        await self._settle_oldest(len(self._in_flight))
+
+    async def close(self) -> None:
+        """Flush what is in flight."""
+        if self._in_flight:
+            await self.flush()
+
+    async def __aenter__(self) -> ChainedProducer:
+        await self.register()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    async def _enqueue(self, subject: str, event: Event) -> _InFlight:
+        async with self._lock:
+            if self._broken:
+                raise ProducerBrokenError(subject, self._broken)
+            sealed = self.seal(event, subject=subject)
+            msg_id = sealed.event.id
+            future = await self._js.publish_async(subject, sealed.payload, headers={MSG_ID: msg_id})
+            self._seq += 1
+            self._head = sealed.digest.hex()
+            entry = _InFlight(subject, sealed, msg_id, future)
+            self._in_flight.append(entry)
+            return entry
+
+    async def _settle_oldest(self, n: int) -> None:
+        for _ in range(n):
+            if not self._in_flight:
+                return
+            entry = self._in_flight[0]
+            await self._settle(entry)
+            if self._in_flight and self._in_flight[0] is entry:
+                self._in_flight.popleft()
+
+    async def _settle(self, entry: _InFlight) -> PubAck:
+        async with entry.settling:
+            if entry.ack is not None:
+                return entry.ack
+            if entry.error is not None:
+                raise entry.error
+            try:
+                entry.ack = await asyncio.wait_for(asyncio.shield(entry.future), self._ack_timeout)
+            except (TimeoutError, NatsTimeoutError, APIError) as first:
+                entry.ack = await self._retry(entry, first)
+            return entry.ack
+
+    async def _retry(self, entry: _InFlight, first: BaseException) -> PubAck:
+        """Re-send the same bytes with the same Nats-Msg-Id; JetStream drops it if the first one landed."""
+        if isinstance(first, APIError) and not _retryable(first):
+            self._break(entry, first)
+        last: BaseException = first
+        for attempt in range(self._retries):
+            await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+            try:
+                return await self._js.publish(
+                    entry.subject, entry.sealed.payload, timeout=self._ack_timeout, headers={MSG_ID: entry.msg_id}
+                )
+            except (TimeoutError, NatsTimeoutError) as exc:
+                last = exc
+            except APIError as exc:
+                last = exc
+                if not _retryable(exc):
+                    break
+        self._break(entry, last)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _break(self, entry: _InFlight, exc: BaseException) -> None:
+        why = f"event {entry.sealed.event.chain.seq} ({entry.msg_id}) was not acknowledged: {exc or type(exc).__name__}"
+        self._broken = why
+        entry.error = PublishError(entry.subject, why)
+        raise entry.error from exc
+
+
+def _retryable(exc: APIError) -> bool:
+    # 503 = no responders / JetStream not ready; anything else (too large, no stream, ...) will not heal.
+    return exc.code in (None, 503)

@@ -1,0 +1,97 @@
+"""Reading a stream in order from a position the caller keeps (the resumable consumer loop).
+
+Services keep their position in their own store, committed with their projection, and read with an ordered
+push consumer from there: a restart resumes exactly after the last committed message, and the ordered
+consumer re-creates itself on gaps or lost heartbeats. (Measured in DESIGN.md §10: ordered push consumers
+deliver 100-170k msgs/s here, far above ``fetch()``.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from nats.js import api
+from nats.js.client import JetStreamContext
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMsg:
+    """One stored message: its stream sequence, subject, bytes and store time (ns)."""
+
+    seq: int
+    subject: str
+    data: bytes
+    ts: int
+
+
+async def last_seq(js: JetStreamContext, stream: str) -> int:
+    """The stream's last sequence right now (0 when empty)."""
+    info = await js.stream_info(stream)
+    return int(info.state.last_seq or 0)
+
+
+async def read_batches(
+    js: JetStreamContext,
+    stream: str,
+    *,
+    start_seq: int = 1,
+    until_seq: int | None = None,
+    batch: int = 1000,
+    max_wait: float = 0.05,
+    filter_subject: str | None = None,
+) -> AsyncIterator[list[StoredMsg]]:
+    """Yield the stream's messages from ``start_seq`` in order, in batches.
+
+    With ``until_seq`` the iterator ends once that sequence (or the end of the stream, if lower) has been
+    yielded; without it, it follows the stream forever. A batch is yielded when it is full or when
+    ``max_wait`` seconds pass with messages waiting.
+    """
+    if until_seq is not None:
+        until_seq = min(until_seq, await last_seq(js, stream))
+        if until_seq < start_seq:
+            return
+    pending: list[StoredMsg] = []
+    ready = asyncio.Event()
+
+    async def on_msg(msg: Msg) -> None:
+        md = msg.metadata
+        pending.append(
+            StoredMsg(md.sequence.stream, msg.subject, msg.data, int(md.timestamp.timestamp() * 1e9))
+        )
+        if len(pending) >= batch:
+            ready.set()
+
+    config = api.ConsumerConfig(
+        deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=max(start_seq, 1),
+        filter_subject=filter_subject,
+    )
+    sub = await js.subscribe(
+        filter_subject or "",
+        stream=stream,
+        cb=on_msg,
+        ordered_consumer=True,
+        config=config,
+        idle_heartbeat=2.0,
+        pending_msgs_limit=batch * 64,
+    )
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready.wait(), max_wait)
+            ready.clear()
+            if not pending:
+                continue
+            out = pending[:]
+            pending.clear()
+            if until_seq is not None and out[-1].seq >= until_seq:
+                yield [m for m in out if m.seq <= until_seq]
+                return
+            yield out
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
