@@ -148,28 +148,39 @@ class ChainHead(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 class Checkpoint(Event, frozen=True, kw_only=True, tag="Checkpoint.v1"):
     """A signed seal over a contiguous range of the GOV stream (DESIGN.md §5).
 
+    Checkpoints form one chain of their own across audit runs: ``chain.producer`` is always
+    ``CHECKPOINT_CHAIN``, ``chain.seq`` numbers the checkpoints from 1 and ``chain.prev`` is the hash of the
+    previous checkpoint. ``signer`` is the audit producer whose key (registered on GOV) signed it.
+
     ``merkle_root`` is the RFC 6962 Merkle tree hash over the leaves of every message present in
     ``first_seq..last_seq`` in stream order (a leaf is ``SHA-256(0x00 || message bytes)``, see
     :mod:`agentgov.contracts.merkle`). ``leaf_prefixes`` repeats the first 8 bytes of each leaf so a verifier
     can name the exact message where a stream diverges (reordered or replaced), not just the range;
-    the root is the proof. ``gaps`` lists sequences in the range that were already missing when sealed.
+    the root is the proof. ``gaps`` lists sequences in the range that were already missing when sealed, and
+    ``heads`` the chain heads of the producers that wrote in the range.
     """
 
     stream: str
+    signer: str
     first_seq: int
     last_seq: int
     count: int
     merkle_root: str
     leaf_prefixes: bytes
-    prev_checkpoint: str
-    """Hash of the previous checkpoint event's bytes, or GENESIS for the first."""
     heads: list[ChainHead] = []
     gaps: list[int] = []
     malformed: int = 0
     broken: int = 0
 
 
+CHECKPOINT_CHAIN = "checkpoints"
+"""The producer name of the checkpoint chain."""
+LEAF_PREFIX_BYTES = 8
+
+
 ChainBrokenReason = Literal[
+    "altered",
+    "truncated",
     "gap",
     "missing_message",
     "reordered",

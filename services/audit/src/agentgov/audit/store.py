@@ -44,6 +44,7 @@ __all__ = [
     "EventRow",
     "ProducerKeyRow",
     "ReadModel",
+    "ReadonlyResult",
     "SqlParams",
     "Table",
     "check_readonly_statement",
@@ -245,7 +246,8 @@ def query_conditions(q: EventQuery) -> list[Condition]:
 def count_field(field: str) -> str:
     """Return ``field`` if ``counts_by`` may group on it, else raise ``InvalidQueryError``."""
     if field not in COUNTABLE_FIELDS:
-        raise InvalidQueryError("field", field, f"counts_by groups only on {', '.join(sorted(COUNTABLE_FIELDS))}")
+        allowed = ", ".join(sorted(COUNTABLE_FIELDS))
+        raise InvalidQueryError("field", field, f"counts_by groups only on {allowed}")
     return field
 
 
@@ -262,6 +264,9 @@ def sort_counts(rows: Sequence[tuple[str | None, int]]) -> list[tuple[str | None
 SqlParams = Sequence[object] | Mapping[str, object]
 """Parameters for ``execute_readonly``, in the backend's placeholder style (SQLite ``?``/``:name``,
 PostgreSQL ``%s``/``%(name)s``)."""
+
+ReadonlyResult = tuple[list[str], list[tuple[object, ...]]]
+"""What ``execute_readonly`` returns: the column names and the rows."""
 
 READ_KEYWORDS: Final = frozenset({"select", "with", "values", "table"})
 _LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
@@ -327,7 +332,7 @@ class ReadModel(Protocol):
         """All producer keys in ``producer`` order."""
         ...
 
-    def execute_readonly(self, sql: str, params: SqlParams = ()) -> tuple[list[str], list[tuple[object, ...]]]:
+    def execute_readonly(self, sql: str, params: SqlParams = ()) -> ReadonlyResult:
         """Run one ad-hoc reading statement; return column names and rows. Writes raise
         ``ReadOnlyQueryError``."""
         ...
@@ -356,7 +361,9 @@ def open_read_model(target: str | os.PathLike[str]) -> ReadModel:
     if scheme == "sqlite":
         text = text[len("sqlite:///") :] if text.lower().startswith("sqlite:///") else ""
     elif scheme:
-        raise StoreError("open", f"unsupported read model target {scheme}://… (use postgresql:// or sqlite:///)")
+        raise StoreError(
+            "open", f"unsupported read model target {scheme}://… (use postgresql:// or sqlite:///)"
+        )
     if not text or text == ":memory:" or text.startswith("file:"):
         raise StoreError("open", f"{os.fspath(target)!r} is not a database file path")
     from .store_sqlite import SqliteReadModel  # noqa: PLC0415 - see above

@@ -1,0 +1,5 @@
+"""``python -m agentgov.cli``."""
+
+from agentgov.cli.main import main
+
+raise SystemExit(main())

