@@ -5,8 +5,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agentgov.contracts import (
-    codec,
-    crypto,
     Action,
     ActionDecided,
     Chain,
@@ -20,8 +18,16 @@ from agentgov.contracts import (
 
 
 def _event() -> ActionDecided:
-    return ActionDecided(id="i", ts=7, chain=Chain(producer="p", seq=1), request_id="r", agent="a",
-                         action=Action(kind="shell", args={"z": 1, "a": [2, 1]}), verdict="deny", claim="evaluated")
+    return ActionDecided(
+        id="i",
+        ts=7,
+        chain=Chain(producer="p", seq=1),
+        request_id="r",
+        agent="a",
+        action=Action(kind="shell", args={"z": 1, "a": [2, 1]}),
+        verdict="deny",
+        claim="evaluated",
+    )
 
 
 def test_canonical_bytes_are_sorted_compact_and_stable() -> None:
@@ -41,7 +47,14 @@ def test_frame_round_trips_and_split_is_strict() -> None:
     payload = codec.frame(body, sig)
     assert codec.split(payload) == (body, sig)
     assert msgspec.json.decode(payload)["event"]["type"] == "ActionDecided.v1"
-    for bad in (b"", b"{}", body, payload[:-1], payload.replace(b'"sig"', b'"sog"'), b'{"event":1,"sig":"' + b"!" * 86 + b'"}'):
+    for bad in (
+        b"",
+        b"{}",
+        body,
+        payload[:-1],
+        payload.replace(b'"sig"', b'"sog"'),
+        b'{"event":1,"sig":"' + b"!" * 86 + b'"}',
+    ):
         with pytest.raises(DecodeError):
             codec.split(bad)
 

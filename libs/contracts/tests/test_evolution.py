@@ -5,22 +5,35 @@ from typing import Any
 import msgspec
 import pytest
 
-from agentgov.contracts import ActionDecided, Action, Chain, EnvelopeView, codec
+from agentgov.contracts import Action, ActionDecided, Chain, EnvelopeView, codec
 from agentgov.contracts.events import EVENT_TYPES, tag_of
 
 
 def _grown(cls: type[msgspec.Struct]) -> Any:
     """The next version of ``cls`` under our rules: same tag, one added field with a default."""
     return msgspec.defstruct(
-        cls.__name__, [("added_later", list[str], msgspec.field(default_factory=list))],
-        bases=(cls,), tag=tag_of(cls), tag_field="type", frozen=True, kw_only=True, omit_defaults=True,  # type: ignore[arg-type]
+        cls.__name__,
+        [("added_later", list[str], msgspec.field(default_factory=list))],
+        bases=(cls,),
+        tag=tag_of(cls),
+        tag_field="type",
+        frozen=True,
+        kw_only=True,
+        omit_defaults=True,  # type: ignore[arg-type]
     )
 
 
 def _sample() -> ActionDecided:
     return ActionDecided(
-        id="01", ts=1, chain=Chain(producer="p", seq=2, prev="ab" * 32), agent="a1", request_id="r",
-        action=Action(kind="shell", target="ls"), verdict="allow", claim="evaluated", risk=3,
+        id="01",
+        ts=1,
+        chain=Chain(producer="p", seq=2, prev="ab" * 32),
+        agent="a1",
+        request_id="r",
+        action=Action(kind="shell", target="ls"),
+        verdict="allow",
+        claim="evaluated",
+        risk=3,
     )
 
 
@@ -46,7 +59,11 @@ def test_every_event_gains_fields_compatibly(cls: type[msgspec.Struct]) -> None:
     """For every event type, a grown version and the current one read each other's envelope."""
     new = _grown(cls)
     assert tag_of(new) == tag_of(cls)
-    payload = b'{"type":"' + tag_of(cls).encode() + b'","id":"x","ts":5,"chain":{"producer":"p","seq":1},"added_later":["y"]}'
+    payload = (
+        b'{"type":"'
+        + tag_of(cls).encode()
+        + b'","id":"x","ts":5,"chain":{"producer":"p","seq":1},"added_later":["y"]}'
+    )
     env = msgspec.json.decode(payload, type=EnvelopeView)
     assert env.type == tag_of(cls) and env.chain.seq == 1
 

@@ -1,17 +1,45 @@
 """The public names of agentgov.contracts are pinned."""
 
-import agentgov.contracts as contracts
+from agentgov import contracts
 
 
 def test_public_api_is_pinned() -> None:
     """__all__ lists exactly the names we promise; change this test deliberately when it grows."""
-    assert sorted(contracts.__all__) == sorted([
-        "GENESIS", "Action", "ActionDecided", "AgentRegistered", "AgentRetired", "Chain", "ChainBroken",
-        "ChainHead", "Checkpoint", "ContractError", "DecodeError", "EnvelopeView", "Event", "Evidence",
-        "InvalidIdError", "KnownEvent", "MalformedEvent", "MatchedRule", "PayloadTooLargeError",
-        "ProducerKeyRegistered", "Redaction", "SignatureError", "SpendRecorded", "UnknownEventTypeError",
-        "canonical", "check_token", "decode_envelope", "decode_event", "frame", "split", "uuid7",
-    ])
+    assert sorted(contracts.__all__) == sorted(
+        [
+            "GENESIS",
+            "Action",
+            "ActionDecided",
+            "AgentRegistered",
+            "AgentRetired",
+            "Chain",
+            "ChainBroken",
+            "ChainHead",
+            "Checkpoint",
+            "ContractError",
+            "DecodeError",
+            "EnvelopeView",
+            "Event",
+            "Evidence",
+            "InvalidIdError",
+            "KnownEvent",
+            "MalformedEvent",
+            "MatchedRule",
+            "PayloadTooLargeError",
+            "ProducerKeyRegistered",
+            "Redaction",
+            "SignatureError",
+            "SpendRecorded",
+            "UnknownEventTypeError",
+            "canonical",
+            "check_token",
+            "decode_envelope",
+            "decode_event",
+            "frame",
+            "split",
+            "uuid7",
+        ]
+    )
     for name in contracts.__all__:
         assert hasattr(contracts, name), name
 
@@ -25,7 +53,10 @@ def test_contracts_do_no_io() -> None:
     banned = {"nats", "psycopg", "redis", "sqlite3", "socket", "asyncio", "subprocess"}
     for path in src.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             for n in names:
                 assert n.split(".")[0] not in banned, f"{path.name} imports {n}"

@@ -81,7 +81,9 @@ def test_users_file_is_private_and_stable(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert len(first.admin.password) >= 40
     first.add_agent("late")
+    path.chmod(0o644)
     again = NatsUsers.load_or_create(path, agents=("demo", "extra"))
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert again.admin == first.admin
     assert again.agent("demo") == first.agent("demo")
     assert again.agent("late") == first.agent("late")

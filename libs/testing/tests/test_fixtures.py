@@ -91,6 +91,14 @@ def test_external_server_applies_the_rule(
         pass
 
 
+def test_docker_unreachable_is_false_without_leaking(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """docker_reachable is False for an engine socket that is not there, and leaks no socket doing so."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'docker.sock'}")
+    assert sql_fixtures.docker_reachable() is False
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    assert sql_fixtures.docker_reachable() is False
+
+
 def test_probes_report_why_a_server_does_not_answer() -> None:
     """The probes return a reason for an unreachable server instead of raising."""
     assert probe_postgres(UNREACHABLE_PG)

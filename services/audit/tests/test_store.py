@@ -14,12 +14,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from agentgov.audit.errors import (  # noqa: TID251 - the audit service's own tests import it
+from agentgov.audit.errors import (
     InvalidQueryError,
     ReadOnlyQueryError,
     StoreError,
 )
-from agentgov.audit.store import (  # noqa: TID251 - see above
+from agentgov.audit.store import (
     COUNTABLE_FIELDS,
     SCHEMA_VERSION,
     Batch,

@@ -36,56 +36,95 @@ Exit status: 0 when everything verifies; 1 otherwise, after printing the first b
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``audit`` and its commands."""
-    audit = sub.add_parser("audit", help="verify, export, replay and query the audit trail",
-                           description="Verify, export, replay and query the audit trail.")
+    audit = sub.add_parser(
+        "audit",
+        help="verify, export, replay and query the audit trail",
+        description="Verify, export, replay and query the audit trail.",
+    )
     cmds = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     streams = argparse.ArgumentParser(add_help=False)
     streams.add_argument("--stream", default=GOV, help=f"the event stream (default {GOV})")
-    streams.add_argument("--checkpoint-stream", default=CHECKPOINTS, help=f"the checkpoint stream (default {CHECKPOINTS})")
+    streams.add_argument(
+        "--checkpoint-stream", default=CHECKPOINTS, help=f"the checkpoint stream (default {CHECKPOINTS})"
+    )
     filters = argparse.ArgumentParser(add_help=False)
-    filters.add_argument("--since", metavar="TIME", help="from this time: ISO 8601, or an age such as 15m, 2h, 7d")
+    filters.add_argument(
+        "--since", metavar="TIME", help="from this time: ISO 8601, or an age such as 15m, 2h, 7d"
+    )
     filters.add_argument("--until", metavar="TIME", help="up to this time (same forms as --since)")
     filters.add_argument("--agent", metavar="ID", help="only this agent's events")
     filters.add_argument("--team", metavar="ID", help="only this team's events")
 
-    v = cmds.add_parser("verify", parents=[common, streams], help="verify chains, signatures and checkpoints",
-                        description=VERIFY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    v.add_argument("--bundle", type=Path, metavar="FILE", help="verify an exported bundle instead of the live stream")
-    v.add_argument("--all-signatures", action="store_true",
-                   help="check every event's signature, not only each producer's head per checkpoint (slower)")
+    v = cmds.add_parser(
+        "verify",
+        parents=[common, streams],
+        help="verify chains, signatures and checkpoints",
+        description=VERIFY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    v.add_argument(
+        "--bundle", type=Path, metavar="FILE", help="verify an exported bundle instead of the live stream"
+    )
+    v.add_argument(
+        "--all-signatures",
+        action="store_true",
+        help="check every event's signature, not only each producer's head per checkpoint (slower)",
+    )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.add_argument("--quiet", action="store_true", help="no progress output")
     v.set_defaults(handler=verify_cmd)
 
-    e = cmds.add_parser("export", parents=[common, streams, filters], help="write an offline evidence bundle",
-                        description="Write an offline evidence bundle: the selected events as stored, the "
-                        "checkpoints sealing them, the producers' key registrations and an inclusion proof per "
-                        "sealed event. Without --agent/--team the bundle is complete (every message of its "
-                        "range, widened to whole checkpoints). Verify it with `agentgov audit verify --bundle`.")
-    e.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="bundle file (.jsonl or .jsonl.gz)")
+    e = cmds.add_parser(
+        "export",
+        parents=[common, streams, filters],
+        help="write an offline evidence bundle",
+        description="Write an offline evidence bundle: the selected events as stored, the "
+        "checkpoints sealing them, the producers' key registrations and an inclusion proof per "
+        "sealed event. Without --agent/--team the bundle is complete (every message of its "
+        "range, widened to whole checkpoints). Verify it with `agentgov audit verify --bundle`.",
+    )
+    e.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE", help="bundle file (.jsonl or .jsonl.gz)"
+    )
     e.set_defaults(handler=export_cmd)
 
-    r = cmds.add_parser("replay", parents=[common, streams, filters], help="print events in stream order",
-                        description="Print the stream's events in order, filtered, as a table or JSON lines. "
-                        "Works on the live stream or on a bundle.")
+    r = cmds.add_parser(
+        "replay",
+        parents=[common, streams, filters],
+        help="print events in stream order",
+        description="Print the stream's events in order, filtered, as a table or JSON lines. "
+        "Works on the live stream or on a bundle.",
+    )
     r.add_argument("--bundle", type=Path, metavar="FILE", help="replay a bundle instead of the live stream")
     r.add_argument("--type", metavar="TYPE", help="only this event type (e.g. ActionDecided.v1)")
-    r.add_argument("--format", choices=("table", "jsonl"), default=None,
-                   help="output format (default: table on a terminal, jsonl otherwise)")
+    r.add_argument(
+        "--format",
+        choices=("table", "jsonl"),
+        default=None,
+        help="output format (default: table on a terminal, jsonl otherwise)",
+    )
     r.add_argument("--from-seq", type=int, default=1, metavar="N", help="start at this stream sequence")
     r.add_argument("--limit", type=int, metavar="N", help="stop after N events")
     r.set_defaults(handler=replay_cmd)
 
-    q = cmds.add_parser("query", parents=[common, filters], help="query the SQL read model",
-                        description="Query the audit service's SQL read model (indexed by agent, team, org, type, "
-                        "verdict, time and trace id).")
+    q = cmds.add_parser(
+        "query",
+        parents=[common, filters],
+        help="query the SQL read model",
+        description="Query the audit service's SQL read model (indexed by agent, team, org, type, "
+        "verdict, time and trace id).",
+    )
     q.add_argument("--database", metavar="PATH|URL", help="read model (default: as `agentgov run audit`)")
     q.add_argument("--org", metavar="ID")
     q.add_argument("--type", metavar="TYPE")
     q.add_argument("--verdict", choices=("allow", "review", "deny", "redact"))
     q.add_argument("--trace-id", metavar="ID")
     q.add_argument("--status", choices=("ok", "malformed", "unknown_type", "broken"))
-    q.add_argument("--count-by", metavar="FIELD", help="counts grouped by type, verdict, agent, team, org, status or producer")
+    q.add_argument(
+        "--count-by",
+        metavar="FIELD",
+        help="counts grouped by type, verdict, agent, team, org, status or producer",
+    )
     q.add_argument("--sql", metavar="SELECT", help="run a read-only SQL query against the read model")
     q.add_argument("--diagnostics", action="store_true", help="list ChainBroken and malformed diagnostics")
     q.add_argument("--checkpoints", action="store_true", help="list sealed checkpoints")
@@ -119,12 +158,20 @@ async def _verify(args: argparse.Namespace) -> Report:
         cps = await _all(js, args.checkpoint_stream)
         progress = Progress("verifying", gov_last, enabled=not args.quiet and not args.json)
         started = time.monotonic()
-        report = await verify_messages(read_batches(js, args.stream, until_seq=gov_last), cps, gov_last_seq=gov_last,
-                                       stream=args.stream, all_signatures=args.all_signatures, progress=progress)
+        report = await verify_messages(
+            read_batches(js, args.stream, until_seq=gov_last),
+            cps,
+            gov_last_seq=gov_last,
+            stream=args.stream,
+            all_signatures=args.all_signatures,
+            progress=progress,
+        )
         progress.done()
         if not args.json and not args.quiet:
             dt = time.monotonic() - started
-            note(f"verified {report.messages:,} messages in {dt:.1f} s ({report.messages / max(dt, 1e-9):,.0f}/s)")
+            note(
+                f"verified {report.messages:,} messages in {dt:.1f} s ({report.messages / max(dt, 1e-9):,.0f}/s)"
+            )
         return report
     finally:
         await nc.close()
@@ -150,8 +197,10 @@ def export_cmd(args: argparse.Namespace) -> int:
         return 1
     bundles.write(args.output, b)
     sealed = sum(1 for e in b.events if e.proof is not None)
-    note(f"wrote {args.output}: {len(b.events):,} events ({sealed:,} with inclusion proofs), "
-         f"{len(b.checkpoints)} checkpoints, {len(b.keys)} keys{'' if b.header.complete else ' (filtered)'}")
+    note(
+        f"wrote {args.output}: {len(b.events):,} events ({sealed:,} with inclusion proofs), "
+        f"{len(b.checkpoints)} checkpoints, {len(b.keys)} keys{'' if b.header.complete else ' (filtered)'}"
+    )
     return 0
 
 
@@ -245,18 +294,29 @@ def query_cmd(args: argparse.Namespace) -> int:
             return 0
         if args.diagnostics:
             d = rm.diagnostics(limit=args.limit)
-            render.rows(["stream_seq", "kind", "reason", "detail"],
-                        [(x.stream_seq, x.kind, x.reason, x.detail) for x in d], args.format)
+            render.rows(
+                ["stream_seq", "kind", "reason", "detail"],
+                [(x.stream_seq, x.kind, x.reason, x.detail) for x in d],
+                args.format,
+            )
             return 0
         if args.checkpoints:
             c = rm.checkpoints()
-            render.rows(["checkpoint", "first_seq", "last_seq", "count", "merkle_root"],
-                        [(x.checkpoint_seq, x.first_seq, x.last_seq, x.count, x.merkle_root[:16]) for x in c],
-                        args.format)
+            render.rows(
+                ["checkpoint", "first_seq", "last_seq", "count", "merkle_root"],
+                [(x.checkpoint_seq, x.first_seq, x.last_seq, x.count, x.merkle_root[:16]) for x in c],
+                args.format,
+            )
             return 0
         q = EventQuery(
-            agent=args.agent, team=args.team, org=args.org, type=args.type, verdict=args.verdict,
-            trace_id=args.trace_id, status=args.status, limit=args.limit,
+            agent=args.agent,
+            team=args.team,
+            org=args.org,
+            type=args.type,
+            verdict=args.verdict,
+            trace_id=args.trace_id,
+            status=args.status,
+            limit=args.limit,
             since_ns=parse_time(args.since) if args.since else None,
             until_ns=parse_time(args.until) if args.until else None,
         )

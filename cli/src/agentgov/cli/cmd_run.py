@@ -25,23 +25,42 @@ Restarts resume from the read model's committed position: nothing is lost or wri
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``run`` and its services."""
-    run = sub.add_parser("run", help="run one service in the foreground", description="Run one agentgov service.")
+    run = sub.add_parser(
+        "run", help="run one service in the foreground", description="Run one agentgov service."
+    )
     services = run.add_subparsers(dest="service", metavar="SERVICE", required=True)
-    audit = services.add_parser("audit", parents=[common], help="the audit service", description=AUDIT_HELP,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    audit.add_argument("--database", metavar="PATH|URL", help="read model: SQLite path or postgresql:// URL "
-                       "(default: $AGENTGOV_DATABASE_URL, else $AGENTGOV_HOME/audit.db)")
-    audit.add_argument("--seal-every", type=int, metavar="N", help="seal a checkpoint every N messages (default 1000)")
+    audit = services.add_parser(
+        "audit",
+        parents=[common],
+        help="the audit service",
+        description=AUDIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit.add_argument(
+        "--database",
+        metavar="PATH|URL",
+        help="read model: SQLite path or postgresql:// URL "
+        "(default: $AGENTGOV_DATABASE_URL, else $AGENTGOV_HOME/audit.db)",
+    )
+    audit.add_argument(
+        "--seal-every", type=int, metavar="N", help="seal a checkpoint every N messages (default 1000)"
+    )
     audit.add_argument("--seal-interval-ms", type=int, metavar="T", help="...or every T ms (default 1000)")
-    audit.add_argument("--rebuild", action="store_true", help="re-verify and re-index the stream from the start")
+    audit.add_argument(
+        "--rebuild", action="store_true", help="re-verify and re-index the stream from the start"
+    )
     audit.set_defaults(handler=run_audit)
 
 
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit service until Ctrl-C / SIGTERM."""
     try:
-        settings = AuditSettings.from_env(database=args.database, seal_every=args.seal_every,
-                                          seal_interval_ms=args.seal_interval_ms, rebuild=args.rebuild or None)
+        settings = AuditSettings.from_env(
+            database=args.database,
+            seal_every=args.seal_every,
+            seal_interval_ms=args.seal_interval_ms,
+            rebuild=args.rebuild or None,
+        )
         rt = runtime_from(args)
     except ValidationError as exc:
         error(f"invalid setting: {describe_error(exc)}")

@@ -32,18 +32,29 @@ one data directory ($AGENTGOV_HOME, default ~/.agentgov). Ctrl-C stops everythin
 If port 4222 is taken and --port is not given, a free port is chosen and printed.
 """
 
-DURABILITY = ("durability: JetStream file storage fsyncs every 2 minutes by default, so a power loss can "
-              "drop the last writes of this single embedded server; in production run a 3-node cluster (R3), "
-              "see deploy/README.md")
+DURABILITY = (
+    "durability: JetStream file storage fsyncs every 2 minutes by default, so a power loss can "
+    "drop the last writes of this single embedded server; in production run a 3-node cluster (R3), "
+    "see deploy/README.md"
+)
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``up``."""
-    p = sub.add_parser("up", parents=[common], help="start embedded NATS, the services and a demo",
-                       description=UP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", type=int, metavar="N", help="NATS client port (default 4222, or a free one if busy)")
+    p = sub.add_parser(
+        "up",
+        parents=[common],
+        help="start embedded NATS, the services and a demo",
+        description=UP_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--port", type=int, metavar="N", help="NATS client port (default 4222, or a free one if busy)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--home", type=Path, metavar="DIR", help="data directory (default $AGENTGOV_HOME or ~/.agentgov)")
+    p.add_argument(
+        "--home", type=Path, metavar="DIR", help="data directory (default $AGENTGOV_HOME or ~/.agentgov)"
+    )
     p.add_argument("--no-demo", action="store_true", help="skip the demo events")
     p.add_argument("--exit-after-demo", action="store_true", help="stop after the demo (for scripts and CI)")
     p.set_defaults(handler=up_cmd)
@@ -68,8 +79,10 @@ def up_cmd(args: argparse.Namespace) -> int:
             error(str(exc))
             return 1
         if server.port_was_busy:
-            note(f"port 4222 on {args.host} is in use (another NATS server?); using free port {server.port} "
-                 "instead (choose one with --port)")
+            note(
+                f"port 4222 on {args.host} is in use (another NATS server?); using free port {server.port} "
+                "instead (choose one with --port)"
+            )
         try:
             server.start()
         except NatsServerError as exc:
@@ -94,39 +107,61 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
     try:
         for r in await ensure_streams(admin.jetstream(), STREAMS):
             if r.action == "drift":
-                note(f"stream {r.name}: config differs from the spec and was NOT changed: "
-                     + "; ".join(str(d) for d in r.drifts))
+                note(
+                    f"stream {r.name}: config differs from the spec and was NOT changed: "
+                    + "; ".join(str(d) for d in r.drifts)
+                )
             else:
                 note(f"stream {r.name}: {r.action}")
         note(DURABILITY)
-        settings = AuditSettings.from_env(key_file=base / "keys" / "audit.ed25519",
-                                          database=None if _env_db() else str(base / "audit.db"))
-        audit_rt = rt if args.nats_url else Runtime(url=rt.url, user=users.role("audit").user,
-                                                     password=users.role("audit").password)
+        settings = AuditSettings.from_env(
+            key_file=base / "keys" / "audit.ed25519", database=None if _env_db() else str(base / "audit.db")
+        )
+        audit_rt = (
+            rt
+            if args.nats_url
+            else Runtime(url=rt.url, user=users.role("audit").user, password=users.role("audit").password)
+        )
         audit_nc = await connect(audit_rt, name="agentgov-audit")
         rm = open_read_model(settings.database)
         svc = AuditService(settings, audit_nc, rm, load_or_create_key(settings.key_file))
         task = asyncio.create_task(svc.run(stop), name="audit")
+        task.add_done_callback(lambda _: stop.set())
         note(f"audit service: producer {svc.producer.producer_id}, read model {settings.database}")
         code = 0
-        if not args.no_demo:
+        if not args.no_demo and not stop.is_set():
             lines: list[str] = []
-            report = await demo.run(rt, users, svc.health, lines)
+            report = await demo.run(rt, users, svc.health, stop, lines)
             print("\ndemo decisions appended to GOV:")
             print("\n".join(lines))
-            print(f"\naudit: {svc.health.messages} messages read, {svc.health.checkpoints} checkpoint(s) sealed "
-                  f"through seq {svc.health.sealed_upto}, {svc.health.malformed} malformed message(s) diagnosed")
-            verdict = "OK" if report.ok else f"FAILED at seq {report.first_bad.stream_seq if report.first_bad else '?'}"
-            print(f"verify: {report.messages} messages, {report.producers} producers, "
-                  f"{report.checkpoints} checkpoint(s): {verdict}")
+            print(
+                f"\naudit: {svc.health.messages} messages read, {svc.health.checkpoints} checkpoint(s) sealed "
+                f"through seq {svc.health.sealed_upto}, {svc.health.malformed} malformed message(s) diagnosed"
+            )
+            verdict = (
+                "OK"
+                if report.ok
+                else f"FAILED at seq {report.first_bad.stream_seq if report.first_bad else '?'}"
+            )
+            print(
+                f"verify: {report.messages} messages, {report.producers} producers, "
+                f"{report.checkpoints} checkpoint(s): {verdict}"
+            )
             code = 0 if report.ok else 1
-            print("\ntry:  agentgov audit replay   |   agentgov audit verify   |   agentgov audit query --count-by type")
-        if not args.exit_after_demo:
+            print(
+                "\ntry:  agentgov audit replay   |   agentgov audit verify   |   agentgov audit query --count-by type"
+            )
+        if not args.exit_after_demo and not stop.is_set():
             print(f"\nagentgov is running: NATS {rt.url}. Press Ctrl-C to stop.", flush=True)
             await stop.wait()
         stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - reported to the user with its type, then a non-zero exit
+            error(f"the audit service stopped: {type(exc).__name__}: {exc}")
+            code = 1
         rm.close()
         await audit_nc.close()
         return code

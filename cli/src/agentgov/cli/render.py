@@ -24,15 +24,30 @@ def report(r: Report, *, as_json: bool, source: str) -> None:
     """Print a verification report; the first bad sequence leads when there is one."""
     if as_json:
         first = r.first_bad
-        sys.stdout.write(_json.encode({
-            "ok": r.ok, "source": source, "messages": r.messages, "events": r.events, "producers": r.producers,
-            "checkpoints": r.checkpoints, "sealed_upto": r.sealed_upto, "malformed": sorted(r.malformed),
-            "first_bad_seq": first.stream_seq if first else None,
-            "first_bad_reason": first.reason if first else None,
-            "problems": [{"seq": p.stream_seq, "reason": p.reason, "detail": p.detail, "producer": p.producer}
-                         for p in r.problems],
-            "checkpoint_problems": [{"checkpoint": c.number, "detail": c.detail} for c in r.checkpoint_problems],
-        }).decode() + "\n")
+        sys.stdout.write(
+            _json.encode(
+                {
+                    "ok": r.ok,
+                    "source": source,
+                    "messages": r.messages,
+                    "events": r.events,
+                    "producers": r.producers,
+                    "checkpoints": r.checkpoints,
+                    "sealed_upto": r.sealed_upto,
+                    "malformed": sorted(r.malformed),
+                    "first_bad_seq": first.stream_seq if first else None,
+                    "first_bad_reason": first.reason if first else None,
+                    "problems": [
+                        {"seq": p.stream_seq, "reason": p.reason, "detail": p.detail, "producer": p.producer}
+                        for p in r.problems
+                    ],
+                    "checkpoint_problems": [
+                        {"checkpoint": c.number, "detail": c.detail} for c in r.checkpoint_problems
+                    ],
+                }
+            ).decode()
+            + "\n"
+        )
         return
     out = sys.stdout
     print(f"source:       {source}", file=out)
@@ -40,15 +55,21 @@ def report(r: Report, *, as_json: bool, source: str) -> None:
     print(f"checkpoints:  {r.checkpoints} (sealed through stream sequence {r.sealed_upto})", file=out)
     if r.malformed:
         undiagnosed = [s for s in r.malformed if s not in r.diagnosed]
-        print(f"malformed:    {len(r.malformed)} message(s) that are not events, kept and hashed "
-              f"(stream seq {', '.join(map(str, sorted(r.malformed)[:5]))}{' …' if len(r.malformed) > 5 else ''})"
-              + (f"; {len(undiagnosed)} not yet diagnosed by the audit service" if undiagnosed else ""), file=out)
+        print(
+            f"malformed:    {len(r.malformed)} message(s) that are not events, kept and hashed "
+            f"(stream seq {', '.join(map(str, sorted(r.malformed)[:5]))}{' …' if len(r.malformed) > 5 else ''})"
+            + (f"; {len(undiagnosed)} not yet diagnosed by the audit service" if undiagnosed else ""),
+            file=out,
+        )
     if r.ok:
         print("result:       OK: every chain, signature and checkpoint verifies", file=out)
         return
     first = r.first_bad
     if first is not None:
-        print(f"result:       FAILED at stream sequence {first.stream_seq}: {first.reason}: {first.detail}", file=out)
+        print(
+            f"result:       FAILED at stream sequence {first.stream_seq}: {first.reason}: {first.detail}",
+            file=out,
+        )
     else:
         print("result:       FAILED (checkpoint stream)", file=out)
     for p in r.problems[:20]:
@@ -100,7 +121,9 @@ class EventPrinter:
         if env is None:
             self.rows.append([m.seq, format_ns(m.ts), "-", "-", "-", "-", note])
             return
-        self.rows.append([m.seq, format_ns(env.ts), env.type, env.agent, env.team, env.verdict, _summary(body)])
+        self.rows.append(
+            [m.seq, format_ns(env.ts), env.type, env.agent, env.team, env.verdict, _summary(body)]
+        )
         if len(self.rows) >= 200:
             self.finish()
 
@@ -142,6 +165,19 @@ def event_rows(data: Sequence[EventRow], fmt: str) -> None:
         for r in data:
             sys.stdout.write(_json.encode(r).decode() + "\n")
         return
-    table(["seq", "time", "type", "agent", "team", "verdict", "status", "trace"],
-          [[r.stream_seq, format_ns(r.ts) if r.ts else "-", r.type, r.agent, r.team, r.verdict, r.status, r.trace_id]
-           for r in data])
+    table(
+        ["seq", "time", "type", "agent", "team", "verdict", "status", "trace"],
+        [
+            [
+                r.stream_seq,
+                format_ns(r.ts) if r.ts else "-",
+                r.type,
+                r.agent,
+                r.team,
+                r.verdict,
+                r.status,
+                r.trace_id,
+            ]
+            for r in data
+        ],
+    )

@@ -20,7 +20,9 @@ def parse_time(text: str, *, now_ns: int | None = None) -> int:
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"{text!r} is not a time: use ISO 8601 (2026-11-21T10:00:00Z) or an age (15m, 2h, 7d)") from None
+        raise ValueError(
+            f"{text!r} is not a time: use ISO 8601 (2026-11-21T10:00:00Z) or an age (15m, 2h, 7d)"
+        ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1_000_000_000)

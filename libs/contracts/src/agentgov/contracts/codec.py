@@ -50,7 +50,7 @@ def frame(event_bytes: bytes, signature: bytes) -> bytes:
 def split(payload: bytes) -> tuple[bytes, bytes]:
     """Take a message payload apart into (event bytes, signature); DecodeError if it is not a frame."""
     if len(payload) <= OVERHEAD or not payload.startswith(_HEAD) or not payload.endswith(_TAIL):
-        raise DecodeError("not an agentgov frame: expected {\"event\":…,\"sig\":\"…\"}")
+        raise DecodeError('not an agentgov frame: expected {"event":…,"sig":"…"}')
     mid = len(payload) - _TAIL_LEN
     if payload[mid : mid + len(_SIG_MID)] != _SIG_MID:
         raise DecodeError("not an agentgov frame: the signature field is missing or not at the end")

@@ -14,7 +14,11 @@ import time
 from agentgov.contracts.errors import InvalidIdError
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-_WHY_CHARS = {".": "'.' separates subject tokens", "*": "'*' is a subject wildcard", ">": "'>' is a subject wildcard"}
+_WHY_CHARS = {
+    ".": "'.' separates subject tokens",
+    "*": "'*' is a subject wildcard",
+    ">": "'>' is a subject wildcard",
+}
 
 
 def check_token(kind: str, value: object) -> str:
@@ -46,7 +50,7 @@ _last_rand = 0
 
 def uuid7() -> str:
     """A UUIDv7 string (RFC 9562): 48-bit Unix milliseconds, then random bits, monotonic within a process."""
-    global _last_ms, _last_rand  # noqa: PLW0603 - monotonic counter state is process-wide by definition
+    global _last_ms, _last_rand
     ms = time.time_ns() // 1_000_000
     if ms <= _last_ms:
         ms = _last_ms

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-import nats
 from nats.aio.client import Client
 
 from agentgov.streaming.home import Runtime
@@ -12,19 +12,23 @@ from agentgov.streaming.home import Runtime
 log = logging.getLogger(__name__)
 
 
-async def connect(rt: Runtime, *, name: str, inbox_prefix: str | None = None, connect_timeout: float = 5.0) -> Client:
+async def connect(
+    rt: Runtime, *, name: str, inbox_prefix: str | None = None, connect_timeout: float = 5.0
+) -> Client:
     """Connect with reconnects forever, so a NATS restart pauses a service instead of killing it."""
+    client = Client()
 
     async def on_error(exc: Exception) -> None:
-        log.warning("nats: %s", exc)
+        log.warning("nats (%s): %s", name, exc)
 
     async def on_disconnect() -> None:
-        log.warning("nats: disconnected from %s; reconnecting", rt.url)
+        if not client.is_closed and not client.is_draining:
+            log.warning("nats (%s): disconnected from %s; reconnecting", name, rt.url)
 
     async def on_reconnect() -> None:
-        log.info("nats: reconnected to %s", rt.url)
+        log.info("nats (%s): reconnected to %s", name, rt.url)
 
-    kwargs: dict[str, object] = {
+    options: dict[str, Any] = {
         "servers": [rt.url],
         "name": name,
         "connect_timeout": connect_timeout,
@@ -36,8 +40,20 @@ async def connect(rt: Runtime, *, name: str, inbox_prefix: str | None = None, co
         "allow_reconnect": True,
     }
     if rt.user:
-        kwargs["user"] = rt.user
-        kwargs["password"] = rt.password or ""
-    if inbox_prefix:
-        kwargs["inbox_prefix"] = inbox_prefix
-    return await nats.connect(**kwargs)  # type: ignore[arg-type]
+        options["user"] = rt.user
+        options["password"] = rt.password or ""
+    prefix = inbox_prefix or rt.inbox_prefix
+    if prefix:
+        options["inbox_prefix"] = prefix
+    return await open_client(client, **options)
+
+
+async def open_client(client: Client | None = None, **options: Any) -> Client:
+    """``client.connect`` that closes the socket a failed first connect leaves open (nats-py leaks it)."""
+    client = client or Client()
+    try:
+        await client.connect(**options)
+    except BaseException:
+        await client.close()
+        raise
+    return client

@@ -23,6 +23,8 @@ class Runtime(msgspec.Struct, frozen=True, kw_only=True):
     url: str
     user: str | None = None
     password: str | None = None
+    inbox_prefix: str | None = None
+    """Reply-inbox prefix the user's permissions require (agents and human roles have private inboxes)."""
     pid: int | None = None
 
 

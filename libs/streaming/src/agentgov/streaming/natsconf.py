@@ -29,6 +29,7 @@ from nats.aio.client import Client as NATS
 
 from agentgov.contracts import subjects
 from agentgov.contracts.ids import check_token
+from agentgov.streaming.connect import open_client
 
 ADMIN: Final = "admin"
 OPERATOR: Final = "operator"
@@ -142,6 +143,8 @@ class NatsUsers:
         Agents in ``agents`` that the file lacks are added, as are roles a newer build introduced.
         """
         if path.exists():
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)  # it holds passwords: never readable by group or others
             stored = msgspec.json.decode(path.read_bytes(), type=_UsersFile)
             users = cls(stored.roles, stored.agents, path=path)
             changed = set(stored.roles) != set(ROLES)
@@ -311,17 +314,7 @@ def render_config(
 
 
 async def connect(url: str, credential: Credential | None = None, **options: Any) -> NATS:
-    """Connect to ``url`` with nats-py as ``credential`` (anonymous when None); ``options`` go to connect.
-
-    A failed first connect (e.g. a wrong password with ``allow_reconnect=False``) leaves nats-py's socket
-    open; this closes it before re-raising.
-    """
+    """Connect to ``url`` with nats-py as ``credential`` (anonymous when None); ``options`` go to connect."""
     if credential is not None:
         options = {**credential.connect_options(), **options}
-    client = NATS()
-    try:
-        await client.connect(url, **options)
-    except BaseException:
-        await client.close()
-        raise
-    return client
+    return await open_client(servers=[url], **options)

@@ -218,7 +218,10 @@ class ChainedProducer:
             await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
             try:
                 return await self._js.publish(
-                    entry.subject, entry.sealed.payload, timeout=self._ack_timeout, headers={MSG_ID: entry.msg_id}
+                    entry.subject,
+                    entry.sealed.payload,
+                    timeout=self._ack_timeout,
+                    headers={MSG_ID: entry.msg_id},
                 )
             except (TimeoutError, NatsTimeoutError) as exc:
                 last = exc

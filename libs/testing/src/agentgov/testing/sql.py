@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ PG_URL_ENV: Final = "AGENTGOV_TEST_DATABASE_URL"
 DEFAULT_PG_URL: Final = "postgresql://postgres@127.0.0.1:5432/test"
 PG_IMAGE: Final = "postgres:16-alpine"
 CONNECT_TIMEOUT_S: Final = 3
+DEFAULT_DOCKER_HOST: Final = "unix:///var/run/docker.sock"
 
 Plan = Literal["use", "container", "skip", "fail"]
 """What a fixture does about an external server: use the configured one, start a container, or give up."""
@@ -64,18 +66,40 @@ def give_up(service: str, why: str, *, ci: bool) -> NoReturn:
 
 def docker_reachable() -> bool:
     """Whether a Docker engine answers a ping (never raises)."""
+    if not _docker_socket_accepts(os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST):
+        return False
     try:
         import docker  # noqa: PLC0415 - the docker SDK loads only when no local server answers
 
-        # A fixed API version: with "auto" the constructor asks the engine itself, and when that fails it
-        # leaks its session's socket (a ResourceWarning, an error under filterwarnings=error).
-        client = docker.from_env(version=docker.constants.DEFAULT_DOCKER_API_VERSION, timeout=CONNECT_TIMEOUT_S)
+        # A fixed API version: with "auto" the constructor already talks to the engine.
+        client = docker.from_env(
+            version=docker.constants.DEFAULT_DOCKER_API_VERSION, timeout=CONNECT_TIMEOUT_S
+        )
         try:
             return bool(client.ping())
         finally:
             client.close()
     except Exception:  # any failure to reach Docker means "no Docker"
         return False
+
+
+def _docker_socket_accepts(host: str) -> bool:
+    """Whether the engine's socket takes a connection (other schemes, e.g. ssh://, are left to the SDK).
+
+    Checked first because the docker SDK leaks its socket when the connect fails, which is a
+    ResourceWarning and so an error under ``filterwarnings = error``.
+    """
+    parts = urlsplit(host)
+    try:
+        if parts.scheme in ("unix", "http+unix"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(CONNECT_TIMEOUT_S)
+                sock.connect(parts.path)
+        elif parts.scheme == "tcp" and parts.hostname:
+            socket.create_connection((parts.hostname, parts.port or 2375), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError:
+        return False
+    return True
 
 
 @contextmanager

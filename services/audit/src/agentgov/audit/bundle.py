@@ -23,12 +23,17 @@ from typing import IO, Any, Literal
 
 import msgspec
 
+from agentgov.audit.domain import ChainVerifier, Problem
+from agentgov.audit.verify import (
+    Report,
+    add_registered_key,
+    check_signers,
+    parse_checkpoints,
+    verify_messages,
+)
 from agentgov.contracts import codec, merkle
 from agentgov.contracts.errors import ContractError
 from agentgov.contracts.events import Checkpoint
-from agentgov.audit.domain import Problem
-from agentgov.audit.domain import ChainVerifier
-from agentgov.audit.verify import Report, add_registered_key, check_signers, parse_checkpoints, verify_messages
 from agentgov.streaming.reader import StoredMsg
 
 FORMAT = "agentgov-bundle"
@@ -85,12 +90,17 @@ def msg_of(line: Line) -> StoredMsg:
 
 def line_of(kind: Literal["key", "checkpoint", "event"], m: StoredMsg, proof: Proof | None = None) -> Line:
     """A bundle line for a stored message."""
-    return Line(kind=kind, seq=m.seq, subject=m.subject, ts=m.ts, data=base64.b64encode(m.data).decode(), proof=proof)
+    return Line(
+        kind=kind, seq=m.seq, subject=m.subject, ts=m.ts, data=base64.b64encode(m.data).decode(), proof=proof
+    )
 
 
 def proofs_for(cp_number: int, leaves: list[bytes], indexes: list[int]) -> list[Proof]:
     """Inclusion proofs for the leaves at ``indexes`` of one checkpoint."""
-    return [Proof(cp_number, i, len(leaves), [h.hex() for h in merkle.inclusion_proof(leaves, i)]) for i in indexes]
+    return [
+        Proof(cp_number, i, len(leaves), [h.hex() for h in merkle.inclusion_proof(leaves, i)])
+        for i in indexes
+    ]
 
 
 # -- files ---------------------------------------------------------------------------------------------
@@ -99,16 +109,16 @@ _line_decoder = msgspec.json.Decoder(Line)
 _encoder = msgspec.json.Encoder()
 
 
-def _open(path: Path, mode: Literal["rb", "wb"]) -> IO[bytes]:
-    if path.suffix == ".gz":
+def _open(path: Path, mode: Literal["rb", "wb"], *, gz: bool | None = None) -> IO[bytes]:
+    if path.suffix == ".gz" if gz is None else gz:
         return gzip.open(path, mode)  # type: ignore[return-value]
-    return open(path, mode)  # noqa: SIM115 - returned to a with-statement in the caller
+    return open(path, mode)
 
 
 def write(path: Path, bundle: Bundle) -> None:
     """Write a bundle (atomically: to a temporary file, then renamed)."""
     tmp = path.with_name(path.name + ".partial")
-    with _open(tmp, "wb") as fh:
+    with _open(tmp, "wb", gz=path.suffix == ".gz") as fh:
         buf = io.BufferedWriter(fh) if not isinstance(fh, io.BufferedIOBase) else fh
         buf.write(_encoder.encode(bundle.header) + b"\n")
         for line in (*bundle.keys, *bundle.checkpoints, *bundle.events):
@@ -133,7 +143,9 @@ def read(path: Path) -> Bundle:
                 line = _line_decoder.decode(raw)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise ValueError(f"{path}:{n}: not a bundle line ({exc})") from None
-            {"key": bundle.keys, "checkpoint": bundle.checkpoints, "event": bundle.events}[line.kind].append(line)
+            {"key": bundle.keys, "checkpoint": bundle.checkpoints, "event": bundle.events}[line.kind].append(
+                line
+            )
     return bundle
 
 
@@ -150,8 +162,14 @@ async def verify_bundle(bundle: Bundle, *, all_signatures: bool = False) -> Repo
         async def batches() -> AsyncIterator[list[StoredMsg]]:
             yield [msg_of(e) for e in events]
 
-        report = await verify_messages(batches(), cps, gov_last_seq=bundle.header.last_seq,
-                                       stream=bundle.header.stream, all_signatures=all_signatures, keys=keys)
+        report = await verify_messages(
+            batches(),
+            cps,
+            gov_last_seq=bundle.header.last_seq,
+            stream=bundle.header.stream,
+            all_signatures=all_signatures,
+            keys=keys,
+        )
     else:
         report = await _verify_excerpt(events, cps, keys, bundle.header.stream)
     report.problems.extend(_check_proofs(events, cps))
@@ -159,11 +177,14 @@ async def verify_bundle(bundle: Bundle, *, all_signatures: bool = False) -> Repo
     return report
 
 
-async def _verify_excerpt(events: list[Line], cps: list[StoredMsg], keys: list[StoredMsg], stream: str) -> Report:
+async def _verify_excerpt(
+    events: list[Line], cps: list[StoredMsg], keys: list[StoredMsg], stream: str
+) -> Report:
     """A filtered bundle: each event signed by a registered key; links checked where neighbours are present."""
     report = Report()
     sealed = parse_checkpoints(cps, report, anchored=True)
     report.checkpoints = len(sealed)
+    report.sealed_upto = sealed[-1].cp.last_seq if sealed else 0
     verifier = ChainVerifier(stream=stream, signatures="all", anchored=True)
     for k in keys:
         add_registered_key(verifier, k, report)
@@ -201,13 +222,21 @@ def _check_proofs(events: list[Line], cps: list[StoredMsg]) -> Iterator[Problem]
             continue
         root = roots.get(e.proof.checkpoint)
         if root is None:
-            yield Problem(e.seq, "missing_message", f"proof names checkpoint {e.proof.checkpoint}, not in the bundle")
+            yield Problem(
+                e.seq, "missing_message", f"proof names checkpoint {e.proof.checkpoint}, not in the bundle"
+            )
             continue
         leaf = merkle.leaf_hash(base64.b64decode(e.data))
         path = [bytes.fromhex(h) for h in e.proof.path]
-        if e.proof.size != root[1] or not merkle.verify_inclusion(leaf, e.proof.index, e.proof.size, path, root[0]):
-            yield Problem(e.seq, "altered", f"not included in checkpoint {e.proof.checkpoint} as claimed "
-                          "(bytes altered, or the proof was)")
+        if e.proof.size != root[1] or not merkle.verify_inclusion(
+            leaf, e.proof.index, e.proof.size, path, root[0]
+        ):
+            yield Problem(
+                e.seq,
+                "altered",
+                f"not included in checkpoint {e.proof.checkpoint} as claimed "
+                "(bytes altered, or the proof was)",
+            )
 
 
 # -- exporting -----------------------------------------------------------------------------------------
@@ -303,11 +332,25 @@ async def export(
             signers.add(cp.signer)
     producers = {producer_of[s] for s in chosen if s in producer_of} | signers
     events = [line_of("event", msgs[i], proofs.get(msgs[i].seq)) for i in picked]
-    filters = {k: v for k, v in (("since_ns", selection.since_ns), ("until_ns", selection.until_ns),
-                                 ("agent", selection.agent), ("team", selection.team)) if v is not None}
+    filters = {
+        k: v
+        for k, v in (
+            ("since_ns", selection.since_ns),
+            ("until_ns", selection.until_ns),
+            ("agent", selection.agent),
+            ("team", selection.team),
+        )
+        if v is not None
+    }
     return Bundle(
-        Header(stream=stream, created=created, first_seq=events[0].seq if events else 0,
-               last_seq=events[-1].seq if events else 0, complete=selection.complete, filters=filters),
+        Header(
+            stream=stream,
+            created=created,
+            first_seq=events[0].seq if events else 0,
+            last_seq=events[-1].seq if events else 0,
+            complete=selection.complete,
+            filters=filters,
+        ),
         keys=[line_of("key", registrations[p]) for p in sorted(producers) if p in registrations],
         checkpoints=[line_of("checkpoint", c) for c in used],
         events=events,

@@ -81,7 +81,9 @@ class ProducerState:
 class ChainVerifier:
     """Verifies producer chains across a stream, message by message, in stream order."""
 
-    def __init__(self, *, stream: str = "GOV", signatures: SignatureMode = "heads", anchored: bool = False) -> None:
+    def __init__(
+        self, *, stream: str = "GOV", signatures: SignatureMode = "heads", anchored: bool = False
+    ) -> None:
         """``anchored``: the messages start mid-stream (an exported bundle), so a producer's first event
         seen is taken as its chain's starting point instead of being linked to an unseen predecessor."""
         self.stream = stream
@@ -97,7 +99,9 @@ class ChainVerifier:
     def add_key(self, producer: str, public_key: str, role: str = "") -> None:
         """Know a producer's key without seeing its registration (resuming from a checkpoint)."""
         if producer not in self.producers:
-            self.producers[producer] = ProducerState(producer, public_key, crypto.load_public_key(public_key), role)
+            self.producers[producer] = ProducerState(
+                producer, public_key, crypto.load_public_key(public_key), role
+            )
 
     def resume(self, heads: list[ChainHead], next_seq: int) -> None:
         """Continue after a checkpoint: its producer heads and the stream sequence that follows it."""
@@ -117,7 +121,8 @@ class ChainVerifier:
                 self._problem(
                     self.next_seq,
                     "missing_message",
-                    f"stream sequence {self.next_seq}" + (f"..{seq - 1}" if missing > 1 else "")
+                    f"stream sequence {self.next_seq}"
+                    + (f"..{seq - 1}" if missing > 1 else "")
                     + " is missing (deleted or lost)",
                 )
             else:
@@ -138,8 +143,14 @@ class ChainVerifier:
             return self._registration(obs, body, sig, st)
         if st is None:
             obs.status = "broken"
-            self._problem(seq, "unregistered_producer", f"producer {chain.producer!r} never registered a key",
-                          chain.producer, None, chain.seq)
+            self._problem(
+                seq,
+                "unregistered_producer",
+                f"producer {chain.producer!r} never registered a key",
+                chain.producer,
+                None,
+                chain.seq,
+            )
             return obs
         self.touched.add(st.producer)
         expected = st.seq + 1
@@ -148,19 +159,40 @@ class ChainVerifier:
         elif chain.seq != expected:
             obs.status = "broken"
             if chain.seq <= st.seq:
-                self._problem(seq, "replayed", f"producer {st.producer!r} already wrote seq {chain.seq}; "
-                              f"next expected {expected} (replayed or out of order)", st.producer, expected, chain.seq)
+                self._problem(
+                    seq,
+                    "replayed",
+                    f"producer {st.producer!r} already wrote seq {chain.seq}; "
+                    f"next expected {expected} (replayed or out of order)",
+                    st.producer,
+                    expected,
+                    chain.seq,
+                )
                 return obs
-            self._problem(seq, "gap", f"producer {st.producer!r} jumped from seq {st.seq} to {chain.seq} "
-                          "(an event is missing or out of order)", st.producer, expected, chain.seq)
+            self._problem(
+                seq,
+                "gap",
+                f"producer {st.producer!r} jumped from seq {st.seq} to {chain.seq} "
+                "(an event is missing or out of order)",
+                st.producer,
+                expected,
+                chain.seq,
+            )
         elif chain.prev != st.head:
             obs.status = "broken"
             self._bad_link(seq, st)
         if self.signatures == "all":
             if not crypto.is_valid(st.key, sig, digest):
                 obs.status = "broken"
-                self._problem(seq, "bad_signature", f"signature of producer {st.producer!r} seq {chain.seq} "
-                              "does not verify (bytes altered or forged)", st.producer, None, chain.seq)
+                self._problem(
+                    seq,
+                    "bad_signature",
+                    f"signature of producer {st.producer!r} seq {chain.seq} "
+                    "does not verify (bytes altered or forged)",
+                    st.producer,
+                    None,
+                    chain.seq,
+                )
         else:
             st.unverified.append(_Pending(seq, digest, sig))
         st.seq, st.head, st.head_stream_seq = chain.seq, digest.hex(), seq
@@ -176,9 +208,15 @@ class ChainVerifier:
             if not crypto.is_valid(st.key, head.sig, head.digest):
                 for p in st.unverified:
                     if not crypto.is_valid(st.key, p.sig, p.digest):
-                        found.append(self._problem(p.stream_seq, "bad_signature",
-                                                   f"signature of producer {st.producer!r} does not verify "
-                                                   "(bytes altered or forged)", st.producer))
+                        found.append(
+                            self._problem(
+                                p.stream_seq,
+                                "bad_signature",
+                                f"signature of producer {st.producer!r} does not verify "
+                                "(bytes altered or forged)",
+                                st.producer,
+                            )
+                        )
                         break
             st.unverified.clear()
         return found
@@ -209,12 +247,20 @@ class ChainVerifier:
             return obs
         if not crypto.is_valid(key, sig, obs.digest):
             obs.status = "broken"
-            self._problem(seq, "bad_signature", f"key registration of {producer!r} is not signed by its key",
-                          producer, None, 1)
+            self._problem(
+                seq,
+                "bad_signature",
+                f"key registration of {producer!r} is not signed by its key",
+                producer,
+                None,
+                1,
+            )
             return obs
         if st is not None and not (st.seq == 0 and st.public_key == reg.public_key):
             obs.status = "broken"
-            self._problem(seq, "replayed", f"producer {producer!r} registered a key twice", producer, st.seq + 1, 1)
+            self._problem(
+                seq, "replayed", f"producer {producer!r} registered a key twice", producer, st.seq + 1, 1
+            )
             return obs
         self.producers[producer] = ProducerState(
             producer, reg.public_key, key, reg.role, seq=1, head=obs.digest.hex(), head_stream_seq=seq
@@ -227,15 +273,34 @@ class ChainVerifier:
         """``prev`` does not match: an edited predecessor (its signature fails) or a forged link here."""
         prior = st.unverified[-1] if st.unverified else None
         if prior is not None and not crypto.is_valid(st.key, prior.sig, prior.digest):
-            self._problem(prior.stream_seq, "bad_signature", f"event of producer {st.producer!r} was altered: "
-                          "its signature does not verify and its successor links to other bytes", st.producer)
+            self._problem(
+                prior.stream_seq,
+                "bad_signature",
+                f"event of producer {st.producer!r} was altered: "
+                "its signature does not verify and its successor links to other bytes",
+                st.producer,
+            )
             st.unverified.pop()
             return
-        self._problem(seq, "bad_prev", f"producer {st.producer!r} seq {st.seq + 1} does not link to the "
-                      "previous event's hash (altered or forged)", st.producer, st.seq + 1, st.seq + 1)
+        self._problem(
+            seq,
+            "bad_prev",
+            f"producer {st.producer!r} seq {st.seq + 1} does not link to the "
+            "previous event's hash (altered or forged)",
+            st.producer,
+            st.seq + 1,
+            st.seq + 1,
+        )
 
-    def _problem(self, stream_seq: int, reason: ChainBrokenReason, detail: str, producer: str | None = None,
-                 expected: int | None = None, got: int | None = None) -> Problem:
+    def _problem(
+        self,
+        stream_seq: int,
+        reason: ChainBrokenReason,
+        detail: str,
+        producer: str | None = None,
+        expected: int | None = None,
+        got: int | None = None,
+    ) -> Problem:
         p = Problem(stream_seq, reason, detail, producer, expected, got)
         self.problems.append(p)
         return p

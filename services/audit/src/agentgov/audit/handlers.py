@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
-from agentgov.contracts.events import ChainBroken, Event, MalformedEvent
-from agentgov.contracts import subjects
 from agentgov.audit.domain import ChainVerifier, Observed, Problem
 from agentgov.audit.seal import Segment
 from agentgov.audit.store import Batch, DiagnosticRow, EventRow, ProducerKeyRow
+from agentgov.contracts import subjects
+from agentgov.contracts.events import ChainBroken, Event, MalformedEvent
 from agentgov.streaming.reader import StoredMsg
-import hashlib
 
 
 @dataclass(slots=True)
@@ -29,6 +29,7 @@ class AuditProjector:
         self.segment = segment
         self.sealed_upto = sealed_upto
         self._reported = len(verifier.problems)
+        self.segment_producers: set[str] = set()
         self.counts = {"messages": 0, "malformed": 0, "broken": 0, "unknown_type": 0}
 
     def handle(self, msgs: list[StoredMsg]) -> Outcome:
@@ -42,22 +43,44 @@ class AuditProjector:
             if m.seq > self.sealed_upto:
                 self.segment.add(m.seq, obs.leaf, obs.status)
             rows.append(_row(m, obs))
+            if obs.envelope is not None and obs.envelope.chain.producer in self.verifier.producers:
+                self.segment_producers.add(obs.envelope.chain.producer)
             self.counts["messages"] += 1
             if obs.status != "ok":
                 self.counts[obs.status] += 1
             if obs.registration is not None:
                 r = obs.registration
-                keys.append(ProducerKeyRow(producer=r.producer, public_key=r.public_key, key_id=r.key_id,
-                                           role=r.role, stream_seq=m.seq))
+                keys.append(
+                    ProducerKeyRow(
+                        producer=r.producer,
+                        public_key=r.public_key,
+                        key_id=r.key_id,
+                        role=r.role,
+                        stream_seq=m.seq,
+                    )
+                )
             if obs.status == "malformed":
-                diags.append(DiagnosticRow(stream_seq=m.seq, kind="malformed", reason="undecodable", detail=obs.error))
-                out.append((subjects.MALFORMED, MalformedEvent(
-                    stream=self.verifier.stream, stream_seq=m.seq, subject=m.subject, size=len(m.data),
-                    payload_sha256=hashlib.sha256(m.data).hexdigest(), error=obs.error[:500])))
+                diags.append(
+                    DiagnosticRow(stream_seq=m.seq, kind="malformed", reason="undecodable", detail=obs.error)
+                )
+                out.append(
+                    (
+                        subjects.MALFORMED,
+                        MalformedEvent(
+                            stream=self.verifier.stream,
+                            stream_seq=m.seq,
+                            subject=m.subject,
+                            size=len(m.data),
+                            payload_sha256=hashlib.sha256(m.data).hexdigest(),
+                            error=obs.error[:500],
+                        ),
+                    )
+                )
         self._collect_problems(diags, out)
         position = msgs[-1].seq if msgs else 0
-        return Outcome(Batch(events=rows, diagnostics=diags, checkpoints=[], producer_keys=keys,
-                             position=position), out)
+        return Outcome(
+            Batch(events=rows, diagnostics=diags, checkpoints=[], producer_keys=keys, position=position), out
+        )
 
     def verify_heads(self) -> Outcome:
         """Before sealing: authenticate pending events by their producers' head signatures."""
@@ -71,22 +94,50 @@ class AuditProjector:
         new = self.verifier.problems[self._reported :]
         self._reported = len(self.verifier.problems)
         for p in new:
-            diags.append(DiagnosticRow(stream_seq=p.stream_seq, kind="chain_broken", reason=p.reason, detail=p.detail))
+            diags.append(
+                DiagnosticRow(stream_seq=p.stream_seq, kind="chain_broken", reason=p.reason, detail=p.detail)
+            )
             out.append((subjects.CHAIN_BROKEN, _broken(self.verifier.stream, p)))
 
 
 def _broken(stream: str, p: Problem) -> ChainBroken:
-    return ChainBroken(stream=stream, stream_seq=p.stream_seq, reason=p.reason, detail=p.detail,
-                       producer=p.producer, expected_seq=p.expected_seq, got_seq=p.got_seq)
+    return ChainBroken(
+        stream=stream,
+        stream_seq=p.stream_seq,
+        reason=p.reason,
+        detail=p.detail,
+        producer=p.producer,
+        expected_seq=p.expected_seq,
+        got_seq=p.got_seq,
+    )
 
 
 def _row(m: StoredMsg, obs: Observed) -> EventRow:
     env = obs.envelope
     if env is None:
-        return EventRow(stream_seq=m.seq, subject=m.subject, type="", status=obs.status, leaf=obs.leaf.hex(),
-                        ts=m.ts, size=len(m.data))
+        return EventRow(
+            stream_seq=m.seq,
+            subject=m.subject,
+            type="",
+            status=obs.status,
+            leaf=obs.leaf.hex(),
+            ts=m.ts,
+            size=len(m.data),
+        )
     return EventRow(
-        stream_seq=m.seq, subject=m.subject, type=env.type, status=obs.status, leaf=obs.leaf.hex(),
-        event_id=env.id, producer=env.chain.producer, producer_seq=env.chain.seq, agent=env.agent,
-        team=env.team, org=env.org, verdict=env.verdict, ts=env.ts, trace_id=env.trace_id, size=len(m.data),
+        stream_seq=m.seq,
+        subject=m.subject,
+        type=env.type,
+        status=obs.status,
+        leaf=obs.leaf.hex(),
+        event_id=env.id,
+        producer=env.chain.producer,
+        producer_seq=env.chain.seq,
+        agent=env.agent,
+        team=env.team,
+        org=env.org,
+        verdict=env.verdict,
+        ts=env.ts,
+        trace_id=env.trace_id,
+        size=len(m.data),
     )

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agentgov.audit.domain import Problem
 from agentgov.contracts import codec, crypto, merkle
 from agentgov.contracts.envelope import GENESIS, Chain
 from agentgov.contracts.events import CHECKPOINT_CHAIN, LEAF_PREFIX_BYTES, ChainHead, Checkpoint
 from agentgov.contracts.ids import uuid7
-from agentgov.audit.domain import Problem
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ sequence, so it never counts one twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,14 +21,14 @@ from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from agentgov.contracts import codec, subjects
-from agentgov.contracts.envelope import GENESIS
-from agentgov.contracts.events import Checkpoint
 from agentgov.audit.domain import ChainVerifier
 from agentgov.audit.handlers import AuditProjector, Outcome
 from agentgov.audit.seal import Segment, build_checkpoint
 from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store import Batch, CheckpointRow, ProducerHeadRow, ReadModel, open_read_model
+from agentgov.contracts import codec, subjects
+from agentgov.contracts.envelope import GENESIS
+from agentgov.contracts.events import ChainHead, Checkpoint
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.keys import load_or_create_key
@@ -65,7 +66,9 @@ class _LastCheckpoint:
 class AuditService:
     """Follows GOV: verifies chains, keeps the read model, appends diagnostics and signed checkpoints."""
 
-    def __init__(self, settings: AuditSettings, nc: Client, read_model: ReadModel, key: Ed25519PrivateKey) -> None:
+    def __init__(
+        self, settings: AuditSettings, nc: Client, read_model: ReadModel, key: Ed25519PrivateKey
+    ) -> None:
         self.settings = settings
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
@@ -85,10 +88,20 @@ class AuditService:
         projector = await self._resume()
         self._projector = projector
         start = 1 if self.settings.rebuild else self.health.position + 1
-        log.info("audit %s: reading %s from %d; sealed up to %d", self.producer.producer_id, self.settings.stream,
-                 start, self._last.last_seq)
-        batches = read_batches(self.js, self.settings.stream, start_seq=start, batch=self.settings.batch,
-                               idle_every=self.settings.seal_interval_ms / 1000)
+        log.info(
+            "audit %s: reading %s from %d; sealed up to %d",
+            self.producer.producer_id,
+            self.settings.stream,
+            start,
+            self._last.last_seq,
+        )
+        batches = read_batches(
+            self.js,
+            self.settings.stream,
+            start_seq=start,
+            batch=self.settings.batch,
+            idle_every=self.settings.seal_interval_ms / 1000,
+        )
         stopper = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
@@ -96,6 +109,8 @@ class AuditService:
                 done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 if nxt not in done:
                     nxt.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await nxt
                     break
                 msgs = nxt.result()
                 if msgs:
@@ -119,12 +134,21 @@ class AuditService:
         if position:
             for k in await asyncio.to_thread(self.rm.producer_keys):
                 verifier.add_key(k.producer, k.public_key, k.role)
-            verifier.resume(await asyncio.to_thread(self.rm.producer_heads), position + 1)
+            heads = await asyncio.to_thread(self.rm.producer_heads)
+            verifier.resume(
+                [ChainHead(producer=h.producer, seq=h.seq, hash=h.head, stream_seq=h.stream_seq) for h in heads],
+                position + 1,
+            )
         segment = Segment(first_seq=self._last.last_seq + 1)
         if position > self._last.last_seq:
             # Re-read what was indexed but not yet sealed, so the next checkpoint covers it.
-            async for msgs in read_batches(self.js, self.settings.stream, start_seq=self._last.last_seq + 1,
-                                           until_seq=position, batch=self.settings.batch):
+            async for msgs in read_batches(
+                self.js,
+                self.settings.stream,
+                start_seq=self._last.last_seq + 1,
+                until_seq=position,
+                batch=self.settings.batch,
+            ):
                 for m in msgs:
                     from agentgov.contracts import merkle  # noqa: PLC0415 - only on this cold path
 
@@ -142,7 +166,9 @@ class AuditService:
         body, _ = codec.split(raw.data or b"")
         cp = codec.decode_event(body)
         if not isinstance(cp, Checkpoint):
-            raise RuntimeError(f"{self.settings.checkpoint_stream} holds a {type(cp).__name__}, not a checkpoint")
+            raise RuntimeError(
+                f"{self.settings.checkpoint_stream} holds a {type(cp).__name__}, not a checkpoint"
+            )
         from agentgov.contracts import crypto  # noqa: PLC0415
 
         return _LastCheckpoint(cp.chain.seq, crypto.event_hash(body).hex(), cp.last_seq, raw.seq or 0)
@@ -154,9 +180,14 @@ class AuditService:
             await self.producer.publish(subject, event)
         batch = outcome.batch
         if self._projector is not None:
-            batch = Batch(events=batch.events, diagnostics=batch.diagnostics, checkpoints=batch.checkpoints,
-                          producer_keys=batch.producer_keys, position=batch.position,
-                          producer_heads=self._heads_rows())
+            batch = Batch(
+                events=batch.events,
+                diagnostics=batch.diagnostics,
+                checkpoints=batch.checkpoints,
+                producer_keys=batch.producer_keys,
+                position=batch.position,
+                producer_heads=self._heads_rows(),
+            )
         await asyncio.to_thread(self.rm.apply, batch)
         if batch.position:
             self.health.position = max(self.health.position, batch.position)
@@ -169,35 +200,62 @@ class AuditService:
         assert self._projector is not None
         v = self._projector.verifier
         touched, v.touched = v.touched, set()
-        return [ProducerHeadRow(producer=h.producer, seq=h.seq, head=h.hash, stream_seq=h.stream_seq)
-                for h in v.heads(touched)]
+        return [
+            ProducerHeadRow(producer=h.producer, seq=h.seq, head=h.hash, stream_seq=h.stream_seq)
+            for h in v.heads(touched)
+        ]
 
     async def _seal(self, projector: AuditProjector) -> None:
         await self._write(projector.verify_heads())
         seg = projector.segment
         number = self._last.number + 1
-        sealed = build_checkpoint(seg, stream=self.settings.stream, number=number, prev=self._last.digest,
-                                  heads=projector.verifier.heads(_producers_in(projector)),
-                                  signer=self.producer.producer_id, key=self.key)
+        sealed = build_checkpoint(
+            seg,
+            stream=self.settings.stream,
+            number=number,
+            prev=self._last.digest,
+            heads=projector.verifier.heads(projector.segment_producers),
+            signer=self.producer.producer_id,
+            key=self.key,
+        )
         ack = await self.js.publish(
-            subjects.CHECKPOINT, sealed.payload, stream=self.settings.checkpoint_stream,
-            headers={"Nats-Msg-Id": f"checkpoint-{self.settings.stream}-{number}",
-                     EXPECTED_LAST_SUBJECT_SEQ: str(self._last.stream_seq)},
+            subjects.CHECKPOINT,
+            sealed.payload,
+            stream=self.settings.checkpoint_stream,
+            headers={
+                "Nats-Msg-Id": f"checkpoint-{self.settings.stream}-{number}",
+                EXPECTED_LAST_SUBJECT_SEQ: str(self._last.stream_seq),
+            },
         )
         cp = sealed.event
         self._last = _LastCheckpoint(number, sealed.digest.hex(), cp.last_seq, ack.seq)
-        await asyncio.to_thread(self.rm.apply, Batch(events=[], diagnostics=[], producer_keys=[], position=0,
-            checkpoints=[CheckpointRow(checkpoint_seq=number, first_seq=cp.first_seq, last_seq=cp.last_seq,
-                                       count=cp.count, merkle_root=cp.merkle_root, hash=sealed.digest.hex(),
-                                       ts=cp.ts)]))
+        await asyncio.to_thread(
+            self.rm.apply,
+            Batch(
+                events=[],
+                diagnostics=[],
+                producer_keys=[],
+                position=0,
+                checkpoints=[
+                    CheckpointRow(
+                        checkpoint_seq=number,
+                        first_seq=cp.first_seq,
+                        last_seq=cp.last_seq,
+                        count=cp.count,
+                        merkle_root=cp.merkle_root,
+                        hash=sealed.digest.hex(),
+                        ts=cp.ts,
+                    )
+                ],
+            ),
+        )
         projector.segment = Segment(first_seq=cp.last_seq + 1)
+        projector.segment_producers = set()
         projector.sealed_upto = cp.last_seq
         self.health.sealed_upto, self.health.checkpoints = cp.last_seq, number
-        log.info("sealed checkpoint %d over %d..%d (%d messages)", number, cp.first_seq, cp.last_seq, cp.count)
-
-
-def _producers_in(projector: AuditProjector) -> set[str]:
-    return set(projector.verifier.producers)
+        log.info(
+            "sealed checkpoint %d over %d..%d (%d messages)", number, cp.first_seq, cp.last_seq, cp.count
+        )
 
 
 async def serve(settings: AuditSettings, rt: Runtime, stop: asyncio.Event) -> AuditService:

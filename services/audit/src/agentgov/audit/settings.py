@@ -38,7 +38,10 @@ class AuditSettings(BaseModel, frozen=True):
             "database": os.environ.get("AGENTGOV_DATABASE_URL") or str(base / "audit.db"),
             "key_file": base / "keys" / "audit.ed25519",
         }
-        for name, var in (("seal_every", "AGENTGOV_AUDIT_SEAL_EVERY"), ("seal_interval_ms", "AGENTGOV_AUDIT_SEAL_MS")):
+        for name, var in (
+            ("seal_every", "AGENTGOV_AUDIT_SEAL_EVERY"),
+            ("seal_interval_ms", "AGENTGOV_AUDIT_SEAL_MS"),
+        ):
             if os.environ.get(var):
                 values[name] = os.environ[var]
         values.update({k: v for k, v in overrides.items() if v is not None})

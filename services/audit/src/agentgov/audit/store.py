@@ -30,8 +30,14 @@ import msgspec
 from .errors import InvalidQueryError, ReadOnlyQueryError, StoreError
 
 __all__ = [
+    "CHECKPOINTS",
     "COUNTABLE_FIELDS",
+    "DIAGNOSTICS",
+    "EVENTS",
     "INDEXED_COLUMNS",
+    "META",
+    "PRODUCER_KEYS",
+    "READ_KEYWORDS",
     "SCHEMA_VERSION",
     "STATUSES",
     "TABLES",
@@ -120,6 +126,19 @@ class ProducerKeyRow(msgspec.Struct, frozen=True):
     stream_seq: int
 
 
+class ProducerHeadRow(msgspec.Struct, frozen=True):
+    """Where a producer's chain stood (its seq and event hash) when the batch holding it was committed.
+
+    Unlike the other rows, heads are upserted: a newer head (higher ``seq``) replaces the stored one.
+    The audit service resumes its verifier from these after a restart.
+    """
+
+    producer: str
+    seq: int
+    head: str
+    stream_seq: int
+
+
 class Batch(msgspec.Struct, frozen=True):
     """Everything one ``apply`` writes, in one transaction, and the stream position it brings us to."""
 
@@ -128,6 +147,7 @@ class Batch(msgspec.Struct, frozen=True):
     checkpoints: Sequence[CheckpointRow] = ()
     producer_keys: Sequence[ProducerKeyRow] = ()
     position: int = 0
+    producer_heads: Sequence[ProducerHeadRow] = ()
 
 
 class EventQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -175,6 +195,10 @@ class Table(NamedTuple):
         """Column names in declaration order (the row type's field order)."""
         return tuple(c.name for c in self.columns)
 
+    def nullable(self, name: str) -> bool:
+        """Whether column ``name`` may hold NULL."""
+        return next(c.nullable for c in self.columns if c.name == name)
+
 
 def _table(name: str, row: type[msgspec.Struct], key: tuple[str, ...]) -> Table:
     """Derive a table from a row type, so the columns can never drift from the fields."""
@@ -190,13 +214,16 @@ EVENTS: Final = _table("audit_events", EventRow, ("stream_seq",))
 DIAGNOSTICS: Final = _table("audit_diagnostics", DiagnosticRow, ("stream_seq", "kind"))
 CHECKPOINTS: Final = _table("audit_checkpoints", CheckpointRow, ("checkpoint_seq",))
 PRODUCER_KEYS: Final = _table("audit_producer_keys", ProducerKeyRow, ("producer",))
+PRODUCER_HEADS: Final = _table("audit_producer_heads", ProducerHeadRow, ("producer",))
 META: Final = Table("audit_meta", (Column("name", "text"), Column("value", "int")), ("name",))
 """Named integers: ``schema_version`` and ``position`` (the last applied stream sequence)."""
 
-TABLES: Final = (EVENTS, DIAGNOSTICS, CHECKPOINTS, PRODUCER_KEYS, META)
+TABLES: Final = (EVENTS, DIAGNOSTICS, CHECKPOINTS, PRODUCER_KEYS, PRODUCER_HEADS, META)
 
 INDEXED_COLUMNS: Final = ("agent", "team", "org", "type", "verdict", "ts", "trace_id")
-"""Event columns with an index; each index is ``(column, stream_seq)`` so filtered pages come in order."""
+"""Event columns with an index. Indexes on nullable columns are partial (``WHERE column IS NOT NULL``):
+filters compare with ``=``, which implies it, and rows without the field cost no index entry. Each backend
+makes the index return a filtered page in ``stream_seq`` order where it can (see its module)."""
 
 COUNTABLE_FIELDS: Final = frozenset({"type", "verdict", "agent", "team", "org", "status", "producer"})
 """The event columns ``counts_by`` may group on."""
@@ -280,7 +307,8 @@ def check_readonly_statement(sql: str) -> None:
     This is the first of three guards; the backends also run the statement on a read-only connection or in
     a ``READ ONLY`` transaction, one statement at a time, so a ``WITH … DELETE`` still fails.
     """
-    rest = sql[_LEADING_NOISE.match(sql).end() :]  # type: ignore[union-attr]  # the pattern matches ""
+    noise = _LEADING_NOISE.match(sql)
+    rest = sql[noise.end() :] if noise else sql
     word = _WORD.match(rest)
     if word is None:
         raise ReadOnlyQueryError(sql, "no statement found")
@@ -326,6 +354,10 @@ class ReadModel(Protocol):
 
     def checkpoints(self) -> list[CheckpointRow]:
         """All checkpoints in ``checkpoint_seq`` order."""
+        ...
+
+    def producer_heads(self) -> list[ProducerHeadRow]:
+        """Every producer's last committed chain head, in ``producer`` order."""
         ...
 
     def producer_keys(self) -> list[ProducerKeyRow]:

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
+from agentgov.audit.domain import ChainVerifier, Problem
+from agentgov.audit.seal import compare
 from agentgov.contracts import codec, crypto
 from agentgov.contracts.envelope import GENESIS
 from agentgov.contracts.errors import ContractError
 from agentgov.contracts.events import CHECKPOINT_CHAIN, Checkpoint, MalformedEvent, ProducerKeyRegistered
-from agentgov.audit.domain import ChainVerifier, Problem
-from agentgov.audit.seal import compare
 from agentgov.streaming.reader import StoredMsg
 
 
@@ -95,14 +95,23 @@ def parse_checkpoints(msgs: Iterable[StoredMsg], report: Report, *, anchored: bo
         number = first_number + len(out) + 1
         chain = cp.chain
         if chain.producer != CHECKPOINT_CHAIN or chain.seq != number:
-            report.checkpoint_problems.append(CheckpointProblem(
-                number, m.seq, f"expected checkpoint {number}, found {chain.producer} #{chain.seq} (deleted or replaced)"))
+            report.checkpoint_problems.append(
+                CheckpointProblem(
+                    number,
+                    m.seq,
+                    f"expected checkpoint {number}, found {chain.producer} #{chain.seq} (deleted or replaced)",
+                )
+            )
         elif chain.prev != prev_digest:
-            report.checkpoint_problems.append(CheckpointProblem(
-                number, m.seq, "does not link to the previous checkpoint's hash"))
+            report.checkpoint_problems.append(
+                CheckpointProblem(number, m.seq, "does not link to the previous checkpoint's hash")
+            )
         if prev_last and cp.first_seq != prev_last + 1:
-            report.checkpoint_problems.append(CheckpointProblem(
-                number, m.seq, f"range starts at {cp.first_seq}, the previous one ended at {prev_last}"))
+            report.checkpoint_problems.append(
+                CheckpointProblem(
+                    number, m.seq, f"range starts at {cp.first_seq}, the previous one ended at {prev_last}"
+                )
+            )
         out.append(_Sealed(number, m.seq, cp, digest, sig))
         prev_digest, prev_last = digest.hex(), cp.last_seq
     return out
@@ -128,8 +137,9 @@ async def verify_messages(
     sealed = parse_checkpoints(checkpoint_msgs, report, anchored=anchored)
     report.checkpoints = len(sealed)
     report.sealed_upto = sealed[-1].cp.last_seq if sealed else 0
-    verifier = ChainVerifier(stream=stream, signatures="all" if all_signatures or not sealed else "heads",
-                             anchored=anchored)
+    verifier = ChainVerifier(
+        stream=stream, signatures="all" if all_signatures or not sealed else "heads", anchored=anchored
+    )
     for k in keys:
         add_registered_key(verifier, k, report)
     cp_index = 0
@@ -171,10 +181,14 @@ async def verify_messages(
             progress(report.messages)
     while cp_index < len(sealed):
         if sealed[cp_index].cp.last_seq > gov_last_seq:
-            report.problems.append(Problem(
-                gov_last_seq + 1, "truncated",
-                f"checkpoint {sealed[cp_index].number} covers up to stream sequence "
-                f"{sealed[cp_index].cp.last_seq}, but the stream ends at {gov_last_seq}"))
+            report.problems.append(
+                Problem(
+                    gov_last_seq + 1,
+                    "truncated",
+                    f"checkpoint {sealed[cp_index].number} covers up to stream sequence "
+                    f"{sealed[cp_index].cp.last_seq}, but the stream ends at {gov_last_seq}",
+                )
+            )
         close_checkpoint()
     verifier.verify_heads()
     report.problems.extend(verifier.problems)
@@ -209,14 +223,21 @@ def check_signers(sealed: list[_Sealed], verifier: ChainVerifier, report: Report
     for s in sealed:
         st = verifier.producers.get(s.cp.signer)
         if st is None:
-            report.checkpoint_problems.append(CheckpointProblem(
-                s.number, s.stream_seq, f"signer {s.cp.signer!r} never registered a key on the stream"))
+            report.checkpoint_problems.append(
+                CheckpointProblem(
+                    s.number, s.stream_seq, f"signer {s.cp.signer!r} never registered a key on the stream"
+                )
+            )
         elif st.role != "audit":
-            report.checkpoint_problems.append(CheckpointProblem(
-                s.number, s.stream_seq, f"signer {s.cp.signer!r} has role {st.role!r}, not audit"))
+            report.checkpoint_problems.append(
+                CheckpointProblem(
+                    s.number, s.stream_seq, f"signer {s.cp.signer!r} has role {st.role!r}, not audit"
+                )
+            )
         elif not crypto.is_valid(st.key, s.sig, s.digest):
-            report.checkpoint_problems.append(CheckpointProblem(
-                s.number, s.stream_seq, "signature does not verify"))
+            report.checkpoint_problems.append(
+                CheckpointProblem(s.number, s.stream_seq, "signature does not verify")
+            )
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
