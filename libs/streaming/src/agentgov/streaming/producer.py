@@ -19,35 +19,22 @@ import collections
 import os
 import secrets
 import socket
-import time
 from dataclasses import dataclass, field
 
-import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
 from nats.js.errors import APIError
 
-from agentgov.contracts import codec, crypto, subjects
-from agentgov.contracts.envelope import GENESIS, Chain, Event
-from agentgov.contracts.errors import PayloadTooLargeError
-from agentgov.contracts.events import ProducerKeyRegistered
-from agentgov.contracts.ids import check_token, uuid7
+from agentgov.contracts import subjects
+from agentgov.contracts.chain import ChainWriter, Sealed
+from agentgov.contracts.envelope import Event
 from agentgov.contracts.streams import MAX_EVENT_BYTES
 from agentgov.streaming.errors import ProducerBrokenError, PublishError
 
 MSG_ID = "Nats-Msg-Id"
 SOFTWARE = "agentgov/0.1"
-
-
-@dataclass(frozen=True, slots=True)
-class Sealed:
-    """An event with its envelope filled in, its canonical bytes' hash and the framed payload."""
-
-    event: Event
-    digest: bytes
-    payload: bytes
 
 
 @dataclass(slots=True)
@@ -76,17 +63,14 @@ class ChainedProducer:
         retries: int = 3,
         max_in_flight: int = 2048,
     ) -> None:
-        self.role = check_token("role", role)
-        self.producer_id = check_token("producer", producer_id or f"{role}-{secrets.token_hex(6)}")
-        self.public_key = crypto.public_key_text(key)
+        self._chain = ChainWriter(key, producer_id or f"{role}-{secrets.token_hex(6)}", role=role, max_bytes=max_bytes)
+        self.role = self._chain.role
+        self.producer_id = self._chain.producer_id
+        self.public_key = self._chain.public_key
         self._js = js
-        self._key = key
-        self._max_bytes = max_bytes
         self._ack_timeout = ack_timeout
         self._retries = retries
         self._max_in_flight = max_in_flight
-        self._seq = 0
-        self._head = GENESIS
         self._lock = asyncio.Lock()
         self._in_flight: collections.deque[_InFlight] = collections.deque()
         self._broken: str | None = None
@@ -96,53 +80,25 @@ class ChainedProducer:
     @property
     def seq(self) -> int:
         """Sequence of the last event handed to JetStream (0 before the first)."""
-        return self._seq
+        return self._chain.seq
 
     @property
     def head(self) -> str:
         """Hash (hex) of the last event handed to JetStream."""
-        return self._head
+        return self._chain.head
 
     @property
     def broken(self) -> str | None:
         """Why the chain stopped, or None while it is healthy."""
         return self._broken
 
-    # -- sealing (pure) ------------------------------------------------------------------------------
-
-    def seal(self, event: Event, *, subject: str = "") -> Sealed:
-        """Fill the envelope as the next event of this chain, encode, size-check and sign it.
-
-        Does not advance the chain: that happens only once the event is handed to JetStream.
-        """
-        ev = msgspec.structs.replace(
-            event,
-            id=event.id or uuid7(),
-            ts=event.ts or time.time_ns(),
-            chain=Chain(producer=self.producer_id, seq=self._seq + 1, prev=self._head),
-        )
-        body = codec.canonical(ev)
-        size = len(body) + codec.OVERHEAD
-        if size > self._max_bytes:
-            raise PayloadTooLargeError(size, self._max_bytes, subject)
-        digest = crypto.event_hash(body)
-        return Sealed(ev, digest, codec.frame(body, crypto.sign(self._key, digest)))
-
     # -- appending -----------------------------------------------------------------------------------
 
     async def register(self) -> PubAck:
         """Append this producer's ProducerKeyRegistered, the first event of its chain."""
-        if self._seq:
+        if self._chain.seq:
             raise RuntimeError("register() must be the first append of a producer")
-        event = ProducerKeyRegistered(
-            producer=self.producer_id,
-            public_key=self.public_key,
-            key_id=crypto.key_id(self.public_key),
-            role=self.role,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            software=SOFTWARE,
-        )
+        event = self._chain.registration(host=socket.gethostname(), pid=os.getpid(), software=SOFTWARE)
         return await self.publish(subjects.registry(self.producer_id), event)
 
     async def publish(self, subject: str, event: Event) -> PubAck:
@@ -179,11 +135,10 @@ class ChainedProducer:
         async with self._lock:
             if self._broken:
                 raise ProducerBrokenError(subject, self._broken)
-            sealed = self.seal(event, subject=subject)
+            sealed = self._chain.seal(event, subject=subject)
             msg_id = sealed.event.id
             future = await self._js.publish_async(subject, sealed.payload, headers={MSG_ID: msg_id})
-            self._seq += 1
-            self._head = sealed.digest.hex()
+            self._chain.advance(sealed)
             entry = _InFlight(subject, sealed, msg_id, future)
             self._in_flight.append(entry)
             return entry

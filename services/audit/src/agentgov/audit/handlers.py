@@ -9,7 +9,7 @@ from agentgov.audit.domain import ChainVerifier, Observed, Problem
 from agentgov.audit.seal import Segment
 from agentgov.audit.store import Batch, DiagnosticRow, EventRow, ProducerKeyRow
 from agentgov.contracts import subjects
-from agentgov.contracts.events import ChainBroken, Event, MalformedEvent
+from agentgov.contracts.events import EVENT_TYPES, ChainBroken, Event, MalformedEvent, tag_of
 from agentgov.streaming.reader import StoredMsg
 
 
@@ -42,12 +42,13 @@ class AuditProjector:
             obs = self.verifier.observe(m.seq, m.subject, m.data)
             if m.seq > self.sealed_upto:
                 self.segment.add(m.seq, obs.leaf, obs.status)
-            rows.append(_row(m, obs))
+            row = _row(m, obs)
+            rows.append(row)
             if obs.envelope is not None and obs.envelope.chain.producer in self.verifier.producers:
                 self.segment_producers.add(obs.envelope.chain.producer)
             self.counts["messages"] += 1
-            if obs.status != "ok":
-                self.counts[obs.status] += 1
+            if row.status != "ok":
+                self.counts[row.status] += 1
             if obs.registration is not None:
                 r = obs.registration
                 keys.append(
@@ -112,6 +113,9 @@ def _broken(stream: str, p: Problem) -> ChainBroken:
     )
 
 
+KNOWN_TYPES = frozenset(tag_of(t) for t in EVENT_TYPES)
+
+
 def _row(m: StoredMsg, obs: Observed) -> EventRow:
     env = obs.envelope
     if env is None:
@@ -128,7 +132,7 @@ def _row(m: StoredMsg, obs: Observed) -> EventRow:
         stream_seq=m.seq,
         subject=m.subject,
         type=env.type,
-        status=obs.status,
+        status="unknown_type" if obs.status == "ok" and env.type not in KNOWN_TYPES else obs.status,
         leaf=obs.leaf.hex(),
         event_id=env.id,
         producer=env.chain.producer,

@@ -113,12 +113,15 @@ class AuditService:
                         await nxt
                     break
                 msgs = nxt.result()
-                if msgs:
-                    await self._write(projector.handle(msgs))
+                every = self.settings.seal_every
+                while msgs:  # a checkpoint never covers more than seal_every messages
+                    room = max(every - len(projector.segment), 1)
+                    chunk, msgs = msgs[:room], msgs[room:]
+                    await self._write(projector.handle(chunk))
+                    if len(projector.segment) >= every:
+                        await self._seal(projector)
                 seg = projector.segment
-                if len(seg) >= self.settings.seal_every or (
-                    len(seg) and seg.age() * 1000 >= self.settings.seal_interval_ms
-                ):
+                if len(seg) and seg.age() * 1000 >= self.settings.seal_interval_ms:
                     await self._seal(projector)
         finally:
             stopper.cancel()
