@@ -25,10 +25,12 @@ class Segment:
     gaps: list[int] = field(default_factory=list)
     malformed: int = 0
     broken: int = 0
-    started: float = field(default_factory=time.monotonic)
+    started: float = 0.0
 
     def add(self, seq: int, leaf: bytes, status: str = "ok") -> None:
         """Add one message (in stream order)."""
+        if not self.leaves:
+            self.started = time.monotonic()
         expected = (self.last_seq or self.first_seq - 1) + 1
         if seq > expected:
             self.gaps.extend(range(expected, seq))
@@ -44,7 +46,9 @@ class Segment:
         return len(self.leaves)
 
     def age(self) -> float:
-        """Seconds since the segment started."""
+        """Seconds since the segment's first message (0 while empty)."""
+        if not self.leaves:
+            return 0.0
         return time.monotonic() - self.started
 
 

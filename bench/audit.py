@@ -1,0 +1,639 @@
+"""Audit throughput bench (DESIGN.md §8): verify + seal, and offline ``audit verify``, beside the floor.
+
+What it does, in one run, against its own embedded nats-server in a temp directory:
+
+1. floor: raw ``js.publish_async`` of pre-built payloads as large as the real events (with a
+   ``Nats-Msg-Id`` header, like the real producer) to a scratch stream ``BENCH_FLOOR``; from one process
+   (the JSON's ``floor_publish_eps``) and from as many processes as there are producers.
+2. append: ``--producers`` spawned processes (default 2), each one ``ChainedProducer`` appending its share of
+   ``--events`` realistic events (ActionDecided and SpendRecorded for agents a0..a49) with
+   ``publish_nowait`` + ``flush``; 50 AgentRegistered events go first.
+3. read floor: draining GOV with ``read_batches`` and doing nothing else.
+4. verify + seal: the real ``AuditService`` with a SQLite read model, from empty, until its
+   ``health.sealed_upto`` reaches the stream's last sequence.
+5. verify + seal without SQL: ``AuditProjector`` + ``build_checkpoint`` over ``read_batches``, in process,
+   checkpoints built and signed but not published, no read model.
+6. offline verify: ``verify_messages`` over the whole stream, default (heads) mode and ``all_signatures``.
+
+Progress goes to stderr; a table goes to stdout and its last line is one JSON object:
+``{"verify_seal_eps": …, "offline_verify_eps": …, "floor_publish_eps": …}``.
+
+    .venv/bin/python bench/audit.py [--events 200000] [--producers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nats.aio.client import Client
+from nats.js import api
+from nats.js.client import JetStreamContext
+
+from agentgov.audit.domain import ChainVerifier
+from agentgov.audit.handlers import AuditProjector
+from agentgov.audit.seal import Segment, build_checkpoint
+from agentgov.audit.service import AuditService
+from agentgov.audit.settings import AuditSettings
+from agentgov.audit.store import Batch
+from agentgov.audit.store_sqlite import SqliteReadModel
+from agentgov.audit.verify import Report, verify_messages
+from agentgov.contracts import subjects
+from agentgov.contracts.chain import ChainWriter
+from agentgov.contracts.envelope import GENESIS, Event
+from agentgov.contracts.events import (
+    Action,
+    ActionDecided,
+    AgentRegistered,
+    Evidence,
+    MatchedRule,
+    SpendRecorded,
+)
+from agentgov.contracts.ids import uuid7
+from agentgov.contracts.streams import CHECKPOINTS, GOV
+from agentgov.streaming.natsconf import connect
+from agentgov.streaming.producer import MSG_ID, ChainedProducer
+from agentgov.streaming.reader import StoredMsg, last_seq, read_batches
+from agentgov.streaming.server import EmbeddedNats, binary_version
+from agentgov.streaming.streams import ensure_streams
+
+TARGET_VERIFY_SEAL_EPS = 20_000
+AGENTS = 50
+TEAMS = 5
+ORG = "acme"
+FLOOR_STREAM = "BENCH_FLOOR"
+SEAL_EVERY = 1000  # the audit service's default (AuditSettings.seal_every)
+
+
+def log(msg: str) -> None:
+    """A progress line on stderr."""
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# -- realistic events ----------------------------------------------------------------------------------
+
+_ACTIONS: tuple[tuple[str, str | None, str, dict[str, Any]], ...] = (
+    ("shell", "bash", "git status --porcelain", {"cwd": "/srv/app"}),
+    ("shell", "bash", "pytest -q tests/unit", {"cwd": "/srv/app", "timeout_s": 600}),
+    ("http", None, "GET https://api.github.com/repos/acme/app/pulls?state=open", {"headers": 3}),
+    ("http", None, "POST https://hooks.slack.com/services/[REDACTED]", {"body_bytes": 412}),
+    ("file", "write_file", "/srv/app/src/billing/invoice.py", {"bytes": 2048, "mode": "w"}),
+    ("mcp_tool", "jira.create_issue", "jira://ACME", {"project": "ACME", "summary": "flaky test"}),
+    ("llm_call", "chat", "openai:gpt-4o", {"max_tokens": 1024}),
+    ("k8s", "kubectl", "deployment/payments -n prod", {"verb": "rollout restart"}),
+)
+_RULES = (
+    MatchedRule(id="shell.readonly", effect="allow", reason="read-only command", scope="org"),
+    MatchedRule(id="egress.allowlist", effect="allow", reason="domain on the allowlist", scope="team"),
+    MatchedRule(id="prod.change", effect="review", reason="changes production", scope="org"),
+    MatchedRule(id="secrets.body", effect="redact", reason="credential in request body", scope="org"),
+    MatchedRule(id="shell.destructive", effect="deny", reason="destructive command", scope="org"),
+)
+_MODELS = (("gpt-4o", "openai"), ("claude-sonnet-4", "anthropic"), ("gemini-2.5-pro", "google"))
+
+
+def _agent(rng: random.Random) -> tuple[str, str]:
+    i = rng.randrange(AGENTS)
+    return f"a{i}", f"t{i % TEAMS}"
+
+
+def make_events(n: int, seed: int) -> list[tuple[str, Event]]:
+    """``n`` (subject, event) pairs: about 75 % ActionDecided with an action and rules, 25 % SpendRecorded."""
+    rng = random.Random(seed)
+    out: list[tuple[str, Event]] = []
+    for _ in range(n):
+        agent, team = _agent(rng)
+        if rng.random() < 0.25:
+            model, provider = rng.choice(_MODELS)
+            tokens_in, tokens_out = rng.randrange(200, 8000), rng.randrange(50, 2000)
+            spend: Event = SpendRecorded(
+                agent=agent,
+                team=team,
+                org=ORG,
+                trace_id=uuid7(),
+                model=model,
+                provider=provider,
+                request_id=uuid7(),
+                input_tokens=tokens_in,
+                output_tokens=tokens_out,
+                cached_tokens=rng.randrange(0, tokens_in),
+                usd_micros=tokens_in * 3 + tokens_out * 12,
+                pricing_revision=4,
+            )
+            out.append((subjects.spend(agent), spend))
+            continue
+        kind, tool, target, args = rng.choice(_ACTIONS)
+        r = rng.random()
+        rules = [_RULES[0] if kind == "shell" else _RULES[1]]
+        if r < 0.10:
+            verdict, claim = "deny", "denied_before_execution"
+            rules.append(_RULES[4])
+        elif r < 0.20:
+            verdict, claim = "review", "approval_required"
+            rules.append(_RULES[2])
+        elif r < 0.28:
+            verdict, claim = "redact", "redacted"
+            rules.append(_RULES[3])
+        else:
+            verdict, claim = "allow", "evaluated"
+        decided = ActionDecided(
+            agent=agent,
+            team=team,
+            org=ORG,
+            trace_id=uuid7(),
+            request_id=uuid7(),
+            action=Action(kind=kind, tool=tool, target=target, args=args),  # type: ignore[arg-type]
+            verdict=verdict,  # type: ignore[arg-type]
+            claim=claim,  # type: ignore[arg-type]
+            risk=rng.randrange(0, 100),
+            rules=rules,
+            evidence=[Evidence(category="destructive", severity=9, detail="matches rm -rf")]
+            if verdict == "deny"
+            else [],
+            reasons=[rule.reason for rule in rules],
+            policy_revision=7,
+            latency_us=rng.randrange(80, 900),
+        )
+        out.append((subjects.decision(agent), decided))
+    return out
+
+
+# -- the publishing processes (spawned) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """What one publishing process did: messages, its own start/end (monotonic, shared on Linux), CPU."""
+
+    n: int
+    start: float
+    end: float
+    cpu: float
+    payload_bytes: int
+
+
+def publish_worker(
+    kind: str, url: str, n: int, seed: int, barrier: Barrier, results: Any, index: int
+) -> None:
+    """Process entry point: ``kind`` is ``"chained"`` (a ChainedProducer) or ``"floor"`` (raw publish_async)."""
+    results.put((index, asyncio.run(_publish(kind, url, n, seed, barrier))))
+
+
+async def _publish(kind: str, url: str, n: int, seed: int, barrier: Barrier) -> PublishResult:
+    events = make_events(n, seed)
+    nc = await connect(url, name=f"bench-{kind}-{seed}")
+    try:
+        js = nc.jetstream()
+        if kind == "floor":
+            # The same bytes a producer would send (sealed and signed here, untimed), to a scratch stream.
+            writer = ChainWriter(Ed25519PrivateKey.generate(), f"floor-{seed}", role="policy")
+            payloads = []
+            for _, ev in events:
+                sealed = writer.seal(ev)
+                writer.advance(sealed)
+                payloads.append(sealed.payload)
+            subject = f"bench.floor.{seed}"
+            size = sum(map(len, payloads))
+            await asyncio.to_thread(barrier.wait)
+            start, cpu0 = time.monotonic(), time.process_time()
+            futures = [
+                await js.publish_async(subject, p, headers={MSG_ID: f"floor-{seed}-{i}"})
+                for i, p in enumerate(payloads)
+            ]
+            await asyncio.wait_for(asyncio.gather(*futures), 60)
+        else:
+            producer = ChainedProducer(js, Ed25519PrivateKey.generate(), role="policy")
+            await producer.register()
+            await asyncio.to_thread(barrier.wait)
+            start, cpu0 = time.monotonic(), time.process_time()
+            size = 0
+            for subject, ev in events:
+                size += len((await producer.publish_nowait(subject, ev)).payload)
+            await producer.flush()
+        end = time.monotonic()
+        return PublishResult(n, start, end, time.process_time() - cpu0, size)
+    finally:
+        await nc.close()
+
+
+def run_publishers(kind: str, url: str, counts: Sequence[int], seed: int) -> list[PublishResult]:
+    """Run one spawned process per count, started together behind a barrier; wait for all of them."""
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(len(counts))
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=publish_worker, args=(kind, url, n, seed + i, barrier, results, i), daemon=True)
+        for i, n in enumerate(counts)
+    ]
+    for p in procs:
+        p.start()
+    out: dict[int, PublishResult] = {}
+    while len(out) < len(procs):
+        if any(p.exitcode not in (None, 0) for p in procs):
+            raise RuntimeError(f"a {kind} publisher failed: exit codes {[p.exitcode for p in procs]}")
+        try:
+            index, res = results.get(timeout=0.5)
+        except Exception:  # noqa: BLE001 - queue.Empty; the loop re-checks the processes
+            continue
+        out[index] = res
+    for p in procs:
+        p.join(30)
+    return [out[i] for i in range(len(procs))]
+
+
+def aggregate_eps(results: Sequence[PublishResult]) -> float:
+    """Messages of all processes over the wall time from the first start to the last end."""
+    wall = max(r.end for r in results) - min(r.start for r in results)
+    return sum(r.n for r in results) / wall
+
+
+# -- measuring ----------------------------------------------------------------------------------------
+
+
+def proc_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of a process from /proc (0 when unavailable)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(slots=True)
+class Phase:
+    """One measured phase: messages, wall seconds, CPU of this process and of nats-server, latencies."""
+
+    name: str
+    n: int = 0
+    wall: float = 0.0
+    cpu_self: float | None = None
+    cpu_nats: float | None = None
+    latency_label: str = ""
+    latencies: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def eps(self) -> float:
+        """Messages per second."""
+        return self.n / self.wall if self.wall else 0.0
+
+
+class Meter:
+    """Wall clock and CPU (this process, nats-server) between ``start()`` and ``stop()``."""
+
+    def __init__(self, nats_pid: int | None) -> None:
+        self.nats_pid = nats_pid
+        self.t0 = self.c0 = self.s0 = 0.0
+
+    def start(self) -> Meter:
+        self.t0, self.c0, self.s0 = time.monotonic(), time.process_time(), proc_cpu(self.nats_pid)
+        return self
+
+    def stop(self, phase: Phase) -> Phase:
+        phase.wall = time.monotonic() - self.t0
+        phase.cpu_self = time.process_time() - self.c0
+        phase.cpu_nats = proc_cpu(self.nats_pid) - self.s0
+        return phase
+
+
+class TimedSqliteReadModel(SqliteReadModel):
+    """The SQLite read model, timing every ``apply`` (the service runs it in a worker thread)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.apply_s: list[float] = []
+
+    def apply(self, batch: Batch) -> None:
+        t = time.perf_counter()
+        super().apply(batch)
+        if batch.events:
+            self.apply_s.append(time.perf_counter() - t)
+
+
+async def read_floor(js: JetStreamContext, until: int, nats_pid: int | None) -> Phase:
+    """Drain GOV with ``read_batches`` and do nothing else: the ceiling of every reader below."""
+    phase, meter, n = Phase("read_batches drain (read floor)"), Meter(nats_pid).start(), 0
+    async for msgs in read_batches(js, GOV, until_seq=until):
+        n += len(msgs)
+    phase.n = n
+    return meter.stop(phase)
+
+
+async def audit_service(
+    nc: Client, js: JetStreamContext, tmp: Path, nats_pid: int | None
+) -> tuple[Phase, Phase, AuditService]:
+    """The real AuditService from an empty SQLite read model until everything is sealed."""
+    settings = AuditSettings(database=str(tmp / "audit.db"), key_file=tmp / "keys" / "audit.ed25519")
+    rm = TimedSqliteReadModel(tmp / "audit.db")
+    svc = AuditService(settings, nc, rm, Ed25519PrivateKey.generate())
+    before = await last_seq(js, GOV)
+    target = before + 1  # the service's own ProducerKeyRegistered lands on GOV when it starts
+    stop = asyncio.Event()
+    meter = Meter(nats_pid).start()
+    task = asyncio.create_task(svc.run(stop))
+    indexed_at: float | None = None
+    next_log = time.monotonic() + 2
+    try:
+        while True:
+            await asyncio.sleep(0.005)
+            if task.done():
+                task.result()
+                raise RuntimeError("the audit service stopped early")
+            h = svc.health
+            if indexed_at is None and h.position >= target:
+                indexed_at = time.monotonic() - meter.t0
+            if h.sealed_upto >= target and h.sealed_upto >= await last_seq(js, GOV):
+                break
+            if time.monotonic() >= next_log:
+                next_log += 2
+                log(f"audit service: indexed {h.position:,}/{target:,}, sealed up to {h.sealed_upto:,}")
+        phase = meter.stop(Phase("audit service: verify + index (SQLite) + seal"))
+    finally:
+        stop.set()
+        await task
+        rm.close()
+    phase.n = svc.health.messages
+    phase.latency_label = "SQLite apply per batch"
+    phase.latencies = rm.apply_s
+    tail = phase.wall - (indexed_at or phase.wall)
+    phase.note = f"last batch indexed at {indexed_at or 0:.2f} s; final partial seal waited {tail:.2f} s"
+    indexed = Phase("  of which verify + index, until the last batch", n=phase.n, wall=indexed_at or 0.0)
+    return phase, indexed, svc
+
+
+async def verify_seal_no_sql(js: JetStreamContext, until: int, nats_pid: int | None) -> tuple[Phase, Phase]:
+    """What the service does per batch minus SQL and the checkpoint publish: handle, verify heads, seal."""
+    key = Ed25519PrivateKey.generate()
+    verifier = ChainVerifier(stream=GOV, signatures="heads")
+    projector = AuditProjector(verifier, Segment(first_seq=1))
+    prev, number = GENESIS, 0
+    handle_s: list[float] = []
+    seal_s: list[float] = []
+
+    def seal() -> None:
+        nonlocal prev, number
+        t = time.perf_counter()
+        projector.verify_heads()
+        number += 1
+        sealed = build_checkpoint(
+            projector.segment,
+            stream=GOV,
+            number=number,
+            prev=prev,
+            heads=verifier.heads(projector.segment_producers),
+            signer="bench-audit",
+            key=key,
+        )
+        prev = sealed.digest.hex()
+        projector.segment = Segment(first_seq=sealed.event.last_seq + 1)
+        projector.segment_producers = set()
+        seal_s.append(time.perf_counter() - t)
+
+    meter = Meter(nats_pid).start()
+    async for batch in read_batches(js, GOV, until_seq=until):
+        msgs = batch
+        while msgs:  # as the service does: a checkpoint covers at most SEAL_EVERY messages
+            room = max(SEAL_EVERY - len(projector.segment), 1)
+            chunk, msgs = msgs[:room], msgs[room:]
+            t = time.perf_counter()
+            projector.handle(chunk)
+            handle_s.append(time.perf_counter() - t)
+            if len(projector.segment) >= SEAL_EVERY:
+                seal()
+    if len(projector.segment):
+        seal()
+    phase = meter.stop(Phase("verify + seal without SQL (projector + build_checkpoint)"))
+    phase.n = projector.counts["messages"]
+    phase.latency_label = "projector.handle per batch"
+    phase.latencies = handle_s
+    if verifier.problems:
+        phase.note = f"{len(verifier.problems)} problems found (expected none)"
+    sealing = Phase("  sealing alone (verify heads + Merkle + sign)", n=phase.n, wall=sum(seal_s))
+    sealing.latency_label = f"per checkpoint of {SEAL_EVERY}"
+    sealing.latencies = seal_s
+    return phase, sealing
+
+
+async def offline_verify(
+    js: JetStreamContext, until: int, nats_pid: int | None, *, all_signatures: bool
+) -> tuple[Phase, Report]:
+    """``agentgov audit verify`` as the CLI runs it: checkpoints first, then the whole stream."""
+    stamps: list[float] = []
+    meter = Meter(nats_pid).start()
+    cps: list[StoredMsg] = []
+    async for b in read_batches(js, CHECKPOINTS, until_seq=await last_seq(js, CHECKPOINTS)):
+        cps.extend(b)
+    report = await verify_messages(
+        read_batches(js, GOV, until_seq=until),
+        cps,
+        gov_last_seq=until,
+        all_signatures=all_signatures,
+        progress=lambda _n: stamps.append(time.perf_counter()),
+    )
+    mode = "all signatures" if all_signatures else "heads, the default"
+    phase = meter.stop(Phase(f"offline audit verify ({mode})", n=report.messages))
+    phase.latency_label = "per batch (incl. reading)"
+    phase.latencies = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    if not report.ok:
+        phase.note = f"NOT OK: first bad {report.first_bad}; {report.checkpoint_problems[:1]}"
+    else:
+        phase.note = f"ok: {report.checkpoints} checkpoints, {report.producers} producers"
+    return phase, report
+
+
+async def floor_stream(js: JetStreamContext) -> None:
+    """The scratch stream for the raw publish floor: file storage like GOV, same duplicate window."""
+    await js.add_stream(
+        api.StreamConfig(
+            name=FLOOR_STREAM,
+            subjects=["bench.floor.>"],
+            storage=api.StorageType.FILE,
+            duplicate_window=600.0,
+        )
+    )
+
+
+async def register_agents(js: JetStreamContext) -> None:
+    """The operator's AgentRegistered events for a0..a49, as a real deployment would have first."""
+    async with ChainedProducer(js, Ed25519PrivateKey.generate(), role="operator") as p:
+        for i in range(AGENTS):
+            await p.publish_nowait(
+                subjects.registry(f"a{i}"),
+                AgentRegistered(agent=f"a{i}", team=f"t{i % TEAMS}", org=ORG, trust=60),
+            )
+        await p.flush()
+
+
+# -- output ---------------------------------------------------------------------------------------------
+
+
+def _ms(xs: list[float], q: float) -> str:
+    if not xs:
+        return "-"
+    if len(xs) == 1:
+        return f"{xs[0] * 1000:.2f}"
+    return f"{statistics.quantiles(xs, n=100, method='inclusive')[round(q) - 1] * 1000:.2f}"
+
+
+def _pct(cpu: float | None, wall: float) -> str:
+    return "-" if cpu is None or not wall else f"{100 * cpu / wall:.0f}%"
+
+
+def print_table(phases: list[Phase], floor: float, header: str) -> None:
+    """The human-readable table: rate, rate relative to the publish floor, latencies, CPU."""
+    print(header)
+    rows = [("what", "events/s", "× floor", "p50 ms", "p99 ms", "latency of", "cpu py", "cpu nats")]
+    for p in phases:
+        rows.append(
+            (
+                p.name,
+                f"{p.eps:,.0f}",
+                f"{p.eps / floor:.2f}" if floor else "-",
+                _ms(p.latencies, 50),
+                _ms(p.latencies, 99),
+                p.latency_label or "-",
+                _pct(p.cpu_self, p.wall),
+                _pct(p.cpu_nats, p.wall),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        cells = [c.ljust(w) if j in (0, 5) else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True))]
+        print("  ".join(cells).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    for p in phases:
+        if p.note:
+            print(f"  {p.name.strip()}: {p.note}")
+
+
+# -- main -----------------------------------------------------------------------------------------------
+
+
+async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
+    per = [args.events // args.producers + (1 if i < args.events % args.producers else 0) for i in range(args.producers)]
+    with EmbeddedNats(tmp / "nats") as server:
+        log(f"nats-server {server.url} (pid {server.pid}), data in {tmp}")
+        nc = await connect(server.url, name="bench-main")
+        try:
+            js = nc.jetstream()
+            await ensure_streams(js)
+            await floor_stream(js)
+            phases: list[Phase] = []
+
+            log(f"floor: raw publish_async of {args.events:,} pre-built payloads from 1 process")
+            s0 = proc_cpu(server.pid)
+            (f1,) = run_publishers("floor", server.url, [args.events], seed=1000)
+            floor_eps = aggregate_eps([f1])
+            phase = Phase("raw publish_async, 1 process (THE FLOOR)", n=f1.n, wall=f1.end - f1.start)
+            phase.cpu_self, phase.cpu_nats = f1.cpu, proc_cpu(server.pid) - s0
+            phase.note = f"{f1.payload_bytes / f1.n:.0f} bytes per message on average"
+            phases.append(phase)
+            log(f"floor: {floor_eps:,.0f}/s")
+
+            if args.producers > 1:
+                log(f"floor: raw publish_async from {args.producers} processes")
+                s0 = proc_cpu(server.pid)
+                fs = run_publishers("floor", server.url, per, seed=2000)
+                wall = max(r.end for r in fs) - min(r.start for r in fs)
+                phase = Phase(f"raw publish_async, {args.producers} processes", n=sum(per), wall=wall)
+                phase.cpu_self, phase.cpu_nats = sum(r.cpu for r in fs), proc_cpu(server.pid) - s0
+                phases.append(phase)
+
+            await register_agents(js)
+            log(f"append: {args.producers} ChainedProducer processes × {per[0]:,} events")
+            s0 = proc_cpu(server.pid)
+            ps = run_publishers("chained", server.url, per, seed=1)
+            wall = max(r.end for r in ps) - min(r.start for r in ps)
+            phase = Phase(f"chained signed append, {args.producers} processes", n=sum(per), wall=wall)
+            phase.cpu_self, phase.cpu_nats = sum(r.cpu for r in ps), proc_cpu(server.pid) - s0
+            each = ", ".join(f"{r.n / (r.end - r.start):,.0f}/s" for r in ps)
+            phase.note = f"each process: {each}; {sum(r.payload_bytes for r in ps) / sum(per):.0f} bytes/event"
+            phases.append(phase)
+            log(f"append: {phase.eps:,.0f}/s ({each})")
+
+            gov_last = await last_seq(js, GOV)
+            log(f"read floor: draining {gov_last:,} messages")
+            phases.append(await read_floor(js, gov_last, server.pid))
+
+            log("verify + seal: the audit service, SQLite read model, from empty")
+            svc_phase, indexed, svc = await audit_service(nc, js, tmp, server.pid)
+            h = svc.health
+            svc_phase.note += (
+                f"; {h.checkpoints} checkpoints, broken={h.broken}, malformed={h.malformed}"
+            )
+            phases += [svc_phase, indexed]
+            log(f"verify + seal: {svc_phase.eps:,.0f}/s")
+
+            gov_last = await last_seq(js, GOV)
+            log("verify + seal without SQL")
+            no_sql, sealing = await verify_seal_no_sql(js, gov_last, server.pid)
+            phases += [no_sql, sealing]
+            log(f"verify + seal without SQL: {no_sql.eps:,.0f}/s")
+
+            log("offline verify (heads)")
+            heads, report = await offline_verify(js, gov_last, server.pid, all_signatures=False)
+            phases.append(heads)
+            log(f"offline verify: {heads.eps:,.0f}/s")
+            log("offline verify (all signatures)")
+            every, report_all = await offline_verify(js, gov_last, server.pid, all_signatures=True)
+            phases.append(every)
+            log(f"offline verify, all signatures: {every.eps:,.0f}/s")
+        finally:
+            await nc.close()
+
+    version = binary_version(server.binary)
+    header = (
+        f"agentgov audit bench: {args.events:,} events from {args.producers} producers on "
+        f"{os.cpu_count()} cores, nats-server {'.'.join(map(str, version)) if version else '?'}, "
+        f"seal every {SEAL_EVERY}; target verify + seal ≥ {TARGET_VERIFY_SEAL_EPS:,}/s"
+    )
+    print_table(phases, floor_eps, header)
+    ok = report.ok and report_all.ok and h.broken == 0 and h.malformed == 0
+    verdict = "meets" if svc_phase.eps >= TARGET_VERIFY_SEAL_EPS else "BELOW"
+    print(f"verify + seal {svc_phase.eps:,.0f}/s {verdict} the {TARGET_VERIFY_SEAL_EPS:,}/s target; "
+          f"verification {'clean' if ok else 'FOUND PROBLEMS'}")
+    return {
+        "verify_seal_eps": round(svc_phase.eps),
+        "offline_verify_eps": round(heads.eps),
+        "floor_publish_eps": round(floor_eps),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench/audit.py",
+        description="Measure the audit service's verify + seal throughput and offline `audit verify`, "
+        "beside the raw publish_async floor measured in the same run (DESIGN.md §8). Starts its own "
+        "nats-server in a temp directory. The last line of output is one JSON object.",
+    )
+    parser.add_argument("--events", type=int, default=200_000, metavar="N", help="events to append (default 200000)")
+    parser.add_argument("--producers", type=int, default=2, metavar="P", help="producer processes (default 2)")
+    args = parser.parse_args(argv)
+    if args.events < args.producers or args.producers < 1:
+        parser.error("need at least one producer and one event per producer")
+    with tempfile.TemporaryDirectory(prefix="agentgov-bench-") as tmp:
+        result = asyncio.run(bench(args, Path(tmp)))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
