@@ -35,23 +35,35 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
-def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
-    """The audit path proving ``leaves[index]`` is in the tree over ``leaves``."""
-    if not 0 <= index < len(leaves):
-        raise IndexError(f"leaf {index} is outside a tree of {len(leaves)}")
+def levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the tree, leaves first and the root last (build once, then take many proofs)."""
+    out = [list(leaves)]
+    while len(out[-1]) > 1:
+        level = out[-1]
+        nxt = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        out.append(nxt)
+    return out
+
+
+def proof_from_levels(tree: list[list[bytes]], index: int) -> list[bytes]:
+    """The audit path of leaf ``index`` in a tree built by :func:`levels`."""
+    if not 0 <= index < len(tree[0]):
+        raise IndexError(f"leaf {index} is outside a tree of {len(tree[0])}")
     proof: list[bytes] = []
-    level = list(leaves)
     i = index
-    while len(level) > 1:
+    for level in tree[:-1]:
         sibling = i ^ 1
         if sibling < len(level):
             proof.append(level[sibling])
-        nxt = [node_hash(level[j], level[j + 1]) for j in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
         i //= 2
     return proof
+
+
+def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The audit path proving ``leaves[index]`` is in the tree over ``leaves``."""
+    return proof_from_levels(levels(leaves), index)
 
 
 def verify_inclusion(

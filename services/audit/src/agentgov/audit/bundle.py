@@ -96,11 +96,9 @@ def line_of(kind: Literal["key", "checkpoint", "event"], m: StoredMsg, proof: Pr
 
 
 def proofs_for(cp_number: int, leaves: list[bytes], indexes: list[int]) -> list[Proof]:
-    """Inclusion proofs for the leaves at ``indexes`` of one checkpoint."""
-    return [
-        Proof(cp_number, i, len(leaves), [h.hex() for h in merkle.inclusion_proof(leaves, i)])
-        for i in indexes
-    ]
+    """Inclusion proofs for the leaves at ``indexes`` of one checkpoint (the tree is built once)."""
+    tree = merkle.levels(leaves)
+    return [Proof(cp_number, i, len(leaves), [h.hex() for h in merkle.proof_from_levels(tree, i)]) for i in indexes]
 
 
 # -- files ---------------------------------------------------------------------------------------------
