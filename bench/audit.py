@@ -186,9 +186,7 @@ class PublishResult:
     payload_bytes: int
 
 
-def publish_worker(
-    kind: str, url: str, n: int, seed: int, barrier: Barrier, results: Any, index: int
-) -> None:
+def publish_worker(kind: str, url: str, n: int, seed: int, barrier: Barrier, results: Any, index: int) -> None:
     """Process entry point: ``kind`` is ``"chained"`` (a ChainedProducer) or ``"floor"`` (raw publish_async)."""
     results.put((index, asyncio.run(_publish(kind, url, n, seed, barrier))))
 
@@ -247,7 +245,7 @@ def run_publishers(kind: str, url: str, counts: Sequence[int], seed: int) -> lis
             raise RuntimeError(f"a {kind} publisher failed: exit codes {[p.exitcode for p in procs]}")
         try:
             index, res = results.get(timeout=0.5)
-        except Exception:  # noqa: BLE001 - queue.Empty; the loop re-checks the processes
+        except Exception:
             continue
         out[index] = res
     for p in procs:
@@ -527,7 +525,9 @@ def print_table(phases: list[Phase], floor: float, header: str) -> None:
 
 
 async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    per = [args.events // args.producers + (1 if i < args.events % args.producers else 0) for i in range(args.producers)]
+    per = [
+        args.events // args.producers + (1 if i < args.events % args.producers else 0) for i in range(args.producers)
+    ]
     with EmbeddedNats(tmp / "nats") as server:
         log(f"nats-server {server.url} (pid {server.pid}), data in {tmp}")
         nc = await connect(server.url, name="bench-main")
@@ -575,9 +575,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             log("verify + seal: the audit service, SQLite read model, from empty")
             svc_phase, indexed, svc = await audit_service(nc, js, tmp, server.pid)
             h = svc.health
-            svc_phase.note += (
-                f"; {h.checkpoints} checkpoints, broken={h.broken}, malformed={h.malformed}"
-            )
+            svc_phase.note += f"; {h.checkpoints} checkpoints, broken={h.broken}, malformed={h.malformed}"
             phases += [svc_phase, indexed]
             log(f"verify + seal: {svc_phase.eps:,.0f}/s")
 
@@ -607,8 +605,10 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
     print_table(phases, floor_eps, header)
     ok = report.ok and report_all.ok and h.broken == 0 and h.malformed == 0
     verdict = "meets" if svc_phase.eps >= TARGET_VERIFY_SEAL_EPS else "BELOW"
-    print(f"verify + seal {svc_phase.eps:,.0f}/s {verdict} the {TARGET_VERIFY_SEAL_EPS:,}/s target; "
-          f"verification {'clean' if ok else 'FOUND PROBLEMS'}")
+    print(
+        f"verify + seal {svc_phase.eps:,.0f}/s {verdict} the {TARGET_VERIFY_SEAL_EPS:,}/s target; "
+        f"verification {'clean' if ok else 'FOUND PROBLEMS'}"
+    )
     return {
         "verify_seal_eps": round(svc_phase.eps),
         "offline_verify_eps": round(heads.eps),
@@ -636,4 +636,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

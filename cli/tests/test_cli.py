@@ -16,7 +16,12 @@ from agentgov.cli.main import build_parser, main
 from agentgov.cli.timeparse import parse_time
 
 COMMANDS = [
-    ["up"], ["run", "audit"], ["audit", "verify"], ["audit", "export"], ["audit", "replay"], ["audit", "query"],
+    ["up"],
+    ["run", "audit"],
+    ["audit", "verify"],
+    ["audit", "export"],
+    ["audit", "replay"],
+    ["audit", "query"],
 ]
 
 
@@ -57,13 +62,17 @@ def test_commands_without_a_server_say_how_to_get_one(empty_home: Path, capsys: 
     assert "agentgov up" in err and "--nats-url" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["audit", "export", "--since", "yesterday", "-o", "x.jsonl"], "not a time"),
-    (["audit", "export", "--agent", "a.b", "-o", "x.jsonl"], "separates subject tokens"),
-    (["audit", "verify", "--bundle", "/nonexistent/bundle.jsonl"], "No such file"),
-])
-def test_bad_arguments_get_clear_errors(empty_home: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                                        needle: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["audit", "export", "--since", "yesterday", "-o", "x.jsonl"], "not a time"),
+        (["audit", "export", "--agent", "a.b", "-o", "x.jsonl"], "separates subject tokens"),
+        (["audit", "verify", "--bundle", "/nonexistent/bundle.jsonl"], "No such file"),
+    ],
+)
+def test_bad_arguments_get_clear_errors(
+    empty_home: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
     """Bad times, unsafe ids and missing files are reported in one line, exit 1."""
     assert main(args) == 1
     assert needle in capsys.readouterr().err
@@ -116,8 +125,14 @@ def test_up_runs_the_demo_and_verifies(tmp_path: Path, hold_4222: None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGOV_")}
     env["AGENTGOV_HOME"] = str(tmp_path / "home")
     agentgov = [sys.executable, "-m", "agentgov.cli"]
-    done = subprocess.run([*agentgov, "up", "--exit-after-demo"], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [*agentgov, "up", "--exit-after-demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "using free port" in done.stderr and "--port" in done.stderr
     assert "durability" in done.stderr
@@ -127,8 +142,14 @@ def test_up_runs_the_demo_and_verifies(tmp_path: Path, hold_4222: None) -> None:
     assert "): OK" in out
     assert not (tmp_path / "home" / "run" / "nats.json").exists(), "the runtime record outlived the server"
     db = str(tmp_path / "home" / "audit.db")
-    q = subprocess.run([*agentgov, "audit", "query", "--database", db, "--count-by", "verdict", "--format", "jsonl"],
-                       env=env, capture_output=True, text=True, timeout=60, check=False)
+    q = subprocess.run(
+        [*agentgov, "audit", "query", "--database", db, "--count-by", "verdict", "--format", "jsonl"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     counts = {json.loads(x)["verdict"]: json.loads(x)["count"] for x in q.stdout.splitlines()}
     assert q.returncode == 0 and counts["deny"] == 1 and counts["allow"] == 2
     keys = sorted(p.name for p in (tmp_path / "home" / "keys").iterdir())

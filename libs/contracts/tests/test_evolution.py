@@ -19,7 +19,7 @@ def _grown(cls: type[msgspec.Struct]) -> Any:
         tag_field="type",
         frozen=True,
         kw_only=True,
-        omit_defaults=True,  # type: ignore[arg-type]
+        omit_defaults=True,
     )
 
 
@@ -60,9 +60,7 @@ def test_every_event_gains_fields_compatibly(cls: type[msgspec.Struct]) -> None:
     new = _grown(cls)
     assert tag_of(new) == tag_of(cls)
     payload = (
-        b'{"type":"'
-        + tag_of(cls).encode()
-        + b'","id":"x","ts":5,"chain":{"producer":"p","seq":1},"added_later":["y"]}'
+        b'{"type":"' + tag_of(cls).encode() + b'","id":"x","ts":5,"chain":{"producer":"p","seq":1},"added_later":["y"]}'
     )
     env = msgspec.json.decode(payload, type=EnvelopeView)
     assert env.type == tag_of(cls) and env.chain.seq == 1

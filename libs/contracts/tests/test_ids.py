@@ -8,9 +8,7 @@ from agentgov.contracts import InvalidIdError, subjects
 from agentgov.contracts.ids import check_token, uuid7
 
 
-@pytest.mark.parametrize(
-    "bad", ["a.b", "a*", ">", "a b", "tab\there", "", "x" * 129, "-lead", "ü", "new\nline"]
-)
+@pytest.mark.parametrize("bad", ["a.b", "a*", ">", "a b", "tab\there", "", "x" * 129, "-lead", "ü", "new\nline"])
 def test_builders_reject_unsafe_ids(bad: str) -> None:
     """Every builder refuses '.', '*', '>', whitespace, empty and oversize ids with a reason."""
     for build in (subjects.check, subjects.decision, subjects.spend, subjects.approval, subjects.anomaly):
@@ -49,6 +47,4 @@ def test_uuid7_is_version_7_and_monotonic() -> None:
     """uuid7() yields RFC 9562 version-7 ids that sort in creation order."""
     ids = [uuid7() for _ in range(2000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    assert all(
-        re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", i) for i in ids
-    )
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", i) for i in ids)

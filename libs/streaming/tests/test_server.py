@@ -55,9 +55,7 @@ def _fake_binary(directory: Path, version: str) -> Path:
     return fake
 
 
-def test_find_nats_server_rejects_old_binaries_on_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_find_nats_server_rejects_old_binaries_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the venv's binary, an old nats-server on PATH is refused and a new enough one is taken."""
     monkeypatch.delenv(server_module.BINARY_ENV, raising=False)
     monkeypatch.setattr(server_module, "_venv_binary", lambda: tmp_path / "no-venv" / "nats-server")

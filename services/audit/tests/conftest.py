@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -29,8 +29,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def settings_for(database: str, tmp_path: Path, **kw: object) -> AuditSettings:
     """Audit settings with small, fast seals."""
-    values: dict[str, object] = {"database": database, "key_file": tmp_path / "audit.key", "seal_every": 50,
-                                 "seal_interval_ms": 100}
+    values: dict[str, object] = {
+        "database": database,
+        "key_file": tmp_path / "audit.key",
+        "seal_every": 50,
+        "seal_interval_ms": 100,
+    }
     values.update(kw)
     return AuditSettings.model_validate(values)
 
@@ -49,7 +53,8 @@ class RunningAudit:
             if self.task.done():
                 self.task.result()
             assert asyncio.get_running_loop().time() < deadline, (
-                f"audit stuck at sealed {self.svc.health.sealed_upto} < {target}")
+                f"audit stuck at sealed {self.svc.health.sealed_upto} < {target}"
+            )
             await asyncio.sleep(0.05)
             target = await last_seq(js, "GOV")
 
@@ -59,8 +64,12 @@ class RunningAudit:
         await self.task
 
 
+StartAudit = Callable[..., Awaitable["RunningAudit"]]
+"""``await start_audit(database, **settings)``: an AuditService running in this loop."""
+
+
 @pytest.fixture
-async def start_audit(nc: Client, tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
+async def start_audit(nc: Client, tmp_path: Path) -> AsyncIterator[StartAudit]:
     """Start audit services (stopped at teardown): ``await start_audit(database, seal_every=...)``."""
     running: list[RunningAudit] = []
 
@@ -96,10 +105,3 @@ async def read_all(js: JetStreamContext, stream: str) -> list[StoredMsg]:
     async for batch in read_batches(js, stream, until_seq=await last_seq(js, stream)):
         out.extend(batch)
     return out
-
-
-@contextlib.contextmanager
-def no_warnings_from(name: str) -> Iterator[None]:
-    """Placeholder context for readability in tests."""
-    del name
-    yield

@@ -14,11 +14,11 @@ from agentgov.contracts import subjects
 from agentgov.streaming.reader import last_seq, read_batches
 from agentgov.testing.chains import decision, spend
 
-from .conftest import producer, read_all
+from .conftest import StartAudit, producer, read_all
 
 
 @pytest.mark.slow
-async def test_100k_events_verify_clean(gov: JetStreamContext, start_audit, tmp_path: Path) -> None:
+async def test_100k_events_verify_clean(gov: JetStreamContext, start_audit: StartAudit, tmp_path: Path) -> None:
     """100k signed events from two producers, sealed by the audit service, verify with no problem."""
     p, q = await producer(gov, "policy"), await producer(gov, "collector")
     audit = await start_audit(str(tmp_path / "a.db"), seal_every=1000, seal_interval_ms=200)
@@ -27,7 +27,8 @@ async def test_100k_events_verify_clean(gov: JetStreamContext, start_audit, tmp_
         await q.publish_nowait(subjects.spend(f"a{i % 50}"), spend(f"a{i % 50}", i))
         if i % 2000 == 0:
             await asyncio.sleep(0)
-    await p.flush(), await q.flush()
+    await p.flush()
+    await q.flush()
     await audit.caught_up(gov, timeout=120)
     await audit.stop()
     gov_last = await last_seq(gov, "GOV")

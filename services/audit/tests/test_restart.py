@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -23,15 +24,14 @@ from .conftest import producer, read_all
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "agentgov.audit"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", "agentgov.audit"], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 async def _position(db: str) -> int:
     rm = open_read_model(db)
     try:
         return await asyncio.to_thread(rm.position)
-    except Exception:  # noqa: BLE001 - not migrated yet
+    except Exception:
         return 0
     finally:
         rm.close()
@@ -49,8 +49,14 @@ async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(
 ) -> None:
     """SIGKILL the audit process mid-stream; after a restart every message is indexed once and sealed once."""
     db = str(tmp_path / "audit.db")
-    env = {**os.environ, "AGENTGOV_NATS_URL": nats_url, "AGENTGOV_DATABASE_URL": db,
-           "AGENTGOV_HOME": str(tmp_path / "home"), "AGENTGOV_AUDIT_SEAL_EVERY": "50", "AGENTGOV_AUDIT_SEAL_MS": "100"}
+    env = {
+        **os.environ,
+        "AGENTGOV_NATS_URL": nats_url,
+        "AGENTGOV_DATABASE_URL": db,
+        "AGENTGOV_HOME": str(tmp_path / "home"),
+        "AGENTGOV_AUDIT_SEAL_EVERY": "50",
+        "AGENTGOV_AUDIT_SEAL_MS": "100",
+    }
     if nats_admin is not None:
         env |= {"AGENTGOV_NATS_USER": nats_admin.user, "AGENTGOV_NATS_PASSWORD": nats_admin.password}
     log = tmp_path / "audit.log"
@@ -90,11 +96,14 @@ async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(
     malformed = [m for m in stream if m.subject == subjects.MALFORMED]
     assert len(malformed) == 1
     cps = [codec.decode_event(codec.split(m.data)[0]) for m in await read_all(gov, "GOV_CHECKPOINTS")]
-    assert [c.chain.seq for c in cps] == list(range(1, len(cps) + 1))  # type: ignore[union-attr]
+    assert [c.chain.seq for c in cps] == list(range(1, len(cps) + 1))
     ranges = [(c.first_seq, c.last_seq) for c in cps]  # type: ignore[union-attr]
-    assert ranges[0][0] == 1 and all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False))
-    report = await verify_messages(read_batches(gov, "GOV", until_seq=await last_seq(gov, "GOV")),
-                                   await read_all(gov, "GOV_CHECKPOINTS"), gov_last_seq=await last_seq(gov, "GOV"))
+    assert ranges[0][0] == 1 and all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ranges))
+    report = await verify_messages(
+        read_batches(gov, "GOV", until_seq=await last_seq(gov, "GOV")),
+        await read_all(gov, "GOV_CHECKPOINTS"),
+        gov_last_seq=await last_seq(gov, "GOV"),
+    )
     assert report.ok, report.problems
 
 

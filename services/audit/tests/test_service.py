@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import msgspec
 import pytest
 from nats.js.client import JetStreamContext
@@ -15,22 +18,28 @@ from agentgov.contracts.events import ChainBroken, Checkpoint, MalformedEvent
 from agentgov.streaming.reader import last_seq, read_batches
 from agentgov.testing.chains import decision, spend
 
-from .conftest import producer, read_all
+from .conftest import StartAudit, producer, read_all
 
 
 async def _verify(js: JetStreamContext) -> object:
     gov_last = await last_seq(js, "GOV")
-    return await verify_messages(read_batches(js, "GOV", until_seq=gov_last), await read_all(js, "GOV_CHECKPOINTS"),
-                                 gov_last_seq=gov_last)
+    return await verify_messages(
+        read_batches(js, "GOV", until_seq=gov_last),
+        await read_all(js, "GOV_CHECKPOINTS"),
+        gov_last_seq=gov_last,
+    )
 
 
-async def test_audit_indexes_diagnoses_and_seals(gov: JetStreamContext, start_audit, database: str) -> None:
+async def test_audit_indexes_diagnoses_and_seals(gov: JetStreamContext, start_audit: StartAudit, database: str) -> None:
     """Every message is indexed once, bad bytes become MalformedEvent, checkpoints are contiguous and verify."""
     p, q = await producer(gov, "policy"), await producer(gov, "collector")
     for i in range(120):
-        await p.publish_nowait(subjects.decision(f"a{i % 4}"), decision(f"a{i % 4}", "deny" if i % 10 == 0 else "allow"))
+        await p.publish_nowait(
+            subjects.decision(f"a{i % 4}"), decision(f"a{i % 4}", "deny" if i % 10 == 0 else "allow")
+        )
         await q.publish_nowait(subjects.spend(f"a{i % 4}"), spend(f"a{i % 4}"))
-    await p.flush(), await q.flush()
+    await p.flush()
+    await q.flush()
     await gov.publish("gov.spend.a1", b"\x00garbage")
     audit = await start_audit(database)
     await audit.caught_up(gov)
@@ -44,16 +53,18 @@ async def test_audit_indexes_diagnoses_and_seals(gov: JetStreamContext, start_au
     diags = rm.diagnostics()
     assert [(d.kind, d.reason) for d in diags] == [("malformed", "undecodable")]
     cps = rm.checkpoints()
-    assert cps[0].first_seq == 1 and all(b.first_seq == a.last_seq + 1 for a, b in zip(cps, cps[1:], strict=False))
+    assert cps[0].first_seq == 1 and all(b.first_seq == a.last_seq + 1 for a, b in itertools.pairwise(cps))
     stream = await read_all(gov, "GOV")
     malformed = [codec.decode_event(codec.split(m.data)[0]) for m in stream if m.subject == subjects.MALFORMED]
     assert len(malformed) == 1 and isinstance(malformed[0], MalformedEvent)
-    assert malformed[0].stream_seq == diags[0].stream_seq and "garbage" not in msgspec.json.encode(malformed[0]).decode()
+    assert (
+        malformed[0].stream_seq == diags[0].stream_seq and "garbage" not in msgspec.json.encode(malformed[0]).decode()
+    )
     report = await _verify(gov)
     assert report.ok, report.problems  # type: ignore[attr-defined]
 
 
-async def test_forged_event_gets_a_chain_broken(gov: JetStreamContext, start_audit, tmp_path) -> None:
+async def test_forged_event_gets_a_chain_broken(gov: JetStreamContext, start_audit: StartAudit, tmp_path: Path) -> None:
     """An event signed with an unregistered key is answered by ChainBroken naming its stream sequence."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -64,15 +75,18 @@ async def test_forged_event_gets_a_chain_broken(gov: JetStreamContext, start_aud
     audit = await start_audit(str(tmp_path / "a.db"))
     await audit.caught_up(gov)
     await audit.stop()
-    broken = [codec.decode_event(codec.split(m.data)[0]) for m in await read_all(gov, "GOV")
-              if m.subject == subjects.CHAIN_BROKEN]
+    broken = [
+        codec.decode_event(codec.split(m.data)[0])
+        for m in await read_all(gov, "GOV")
+        if m.subject == subjects.CHAIN_BROKEN
+    ]
     assert len(broken) == 1 and isinstance(broken[0], ChainBroken)
     assert (broken[0].stream_seq, broken[0].reason) == (ack.seq, "unregistered_producer")
     assert [d.stream_seq for d in audit.rm.diagnostics()] == [ack.seq]
     assert audit.rm.count(EventQuery(status="broken")) == 1
 
 
-async def test_unknown_event_types_are_kept(gov: JetStreamContext, start_audit, tmp_path) -> None:
+async def test_unknown_event_types_are_kept(gov: JetStreamContext, start_audit: StartAudit, tmp_path: Path) -> None:
     """A validly signed event of an unknown type is indexed with status unknown_type, not broken."""
     p = await producer(gov)
     data = msgspec.json.encode({"type": "PolicyThing.v9", "agent": "a1", "detail": 1})
@@ -102,12 +116,14 @@ async def test_oversized_payloads_are_rejected_at_the_edge(gov: JetStreamContext
         await p.publish(subjects.decision("a1"), decision(target="x" * 300_000))
     assert p.seq == 1  # the chain did not move
     await p.publish(subjects.decision("a1"), decision())
-    with pytest.raises(BadRequestError, match="(?i)message size exceeds maximum"):
+    with pytest.raises(BadRequestError, match=r"(?i)message size exceeds maximum"):
         await gov.publish("gov.spend.a1", b"x" * 300_000)
     assert await last_seq(gov, "GOV") == 2
 
 
-async def test_checkpoints_are_signed_and_linked(gov: JetStreamContext, start_audit, tmp_path) -> None:
+async def test_checkpoints_are_signed_and_linked(
+    gov: JetStreamContext, start_audit: StartAudit, tmp_path: Path
+) -> None:
     """Each checkpoint links to the previous one's hash and carries the heads of the producers it covers."""
     p = await producer(gov)
     for _ in range(130):
@@ -118,5 +134,5 @@ async def test_checkpoints_are_signed_and_linked(gov: JetStreamContext, start_au
     await audit.stop()
     cps = [codec.decode_event(codec.split(m.data)[0]) for m in await read_all(gov, "GOV_CHECKPOINTS")]
     assert all(isinstance(c, Checkpoint) for c in cps) and len(cps) >= 3
-    assert [c.chain.seq for c in cps] == list(range(1, len(cps) + 1))  # type: ignore[union-attr]
+    assert [c.chain.seq for c in cps] == list(range(1, len(cps) + 1))
     assert any(h.producer == p.producer_id for h in cps[0].heads)  # type: ignore[union-attr]

@@ -124,9 +124,7 @@ PRODUCER_KEYS = [
     ProducerKeyRow("policy-1", "pk-policy", "kid-p", "policy", 1),
     ProducerKeyRow("approval-1", "pk-approval", "kid-a", "approval", 9),
 ]
-FULL = Batch(
-    events=EVENTS, diagnostics=DIAGNOSTICS, checkpoints=CHECKPOINTS, producer_keys=PRODUCER_KEYS, position=10
-)
+FULL = Batch(events=EVENTS, diagnostics=DIAGNOSTICS, checkpoints=CHECKPOINTS, producer_keys=PRODUCER_KEYS, position=10)
 
 
 # ------------------------------------------------------------------------------------------ fixtures
@@ -349,9 +347,7 @@ QUERY_CASES = [
 
 
 @pytest.mark.parametrize(("q", "expected"), QUERY_CASES)
-def test_query_returns_exactly_the_matching_rows(
-    loaded: ReadModel, q: EventQuery, expected: list[int]
-) -> None:
+def test_query_returns_exactly_the_matching_rows(loaded: ReadModel, q: EventQuery, expected: list[int]) -> None:
     """Each filter, alone and combined, returns exactly the matching events in the asked order."""
     assert loaded.query(q) == [BY_SEQ[s] for s in expected]
 
@@ -452,9 +448,7 @@ def test_execute_readonly_binds_parameters(loaded: ReadModel, placeholder: str) 
 
 def test_execute_readonly_allows_percent_without_parameters(loaded: ReadModel) -> None:
     """A literal % in a query without parameters is not taken for a placeholder."""
-    _, rows = loaded.execute_readonly(
-        "SELECT count(*) FROM audit_events WHERE subject LIKE 'gov.decision.a%'"
-    )
+    _, rows = loaded.execute_readonly("SELECT count(*) FROM audit_events WHERE subject LIKE 'gov.decision.a%'")
     assert rows == [(9,)]
 
 
@@ -486,9 +480,7 @@ def test_execute_readonly_refuses_a_writing_cte(loaded: ReadModel) -> None:
     """A data-modifying WITH query fails (a syntax error on SQLite, read-only on PostgreSQL)."""
     before = everything(loaded)
     with pytest.raises(StoreError):
-        loaded.execute_readonly(
-            "WITH gone AS (DELETE FROM audit_events RETURNING stream_seq) SELECT * FROM gone"
-        )
+        loaded.execute_readonly("WITH gone AS (DELETE FROM audit_events RETURNING stream_seq) SELECT * FROM gone")
     assert everything(loaded) == before
 
 

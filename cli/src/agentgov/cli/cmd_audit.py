@@ -13,6 +13,9 @@ from typing import Any
 import msgspec
 
 from agentgov.audit import bundle as bundles
+from agentgov.audit.errors import AuditError
+from agentgov.audit.settings import AuditSettings
+from agentgov.audit.store import EventQuery, open_read_model
 from agentgov.audit.verify import Report, verify_messages
 from agentgov.cli import render
 from agentgov.cli.connection import runtime_from
@@ -48,9 +51,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--checkpoint-stream", default=CHECKPOINTS, help=f"the checkpoint stream (default {CHECKPOINTS})"
     )
     filters = argparse.ArgumentParser(add_help=False)
-    filters.add_argument(
-        "--since", metavar="TIME", help="from this time: ISO 8601, or an age such as 15m, 2h, 7d"
-    )
+    filters.add_argument("--since", metavar="TIME", help="from this time: ISO 8601, or an age such as 15m, 2h, 7d")
     filters.add_argument("--until", metavar="TIME", help="up to this time (same forms as --since)")
     filters.add_argument("--agent", metavar="ID", help="only this agent's events")
     filters.add_argument("--team", metavar="ID", help="only this team's events")
@@ -62,9 +63,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         description=VERIFY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    v.add_argument(
-        "--bundle", type=Path, metavar="FILE", help="verify an exported bundle instead of the live stream"
-    )
+    v.add_argument("--bundle", type=Path, metavar="FILE", help="verify an exported bundle instead of the live stream")
     v.add_argument(
         "--all-signatures",
         action="store_true",
@@ -83,9 +82,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "sealed event. Without --agent/--team the bundle is complete (every message of its "
         "range, widened to whole checkpoints). Verify it with `agentgov audit verify --bundle`.",
     )
-    e.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="FILE", help="bundle file (.jsonl or .jsonl.gz)"
-    )
+    e.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="bundle file (.jsonl or .jsonl.gz)")
     e.set_defaults(handler=export_cmd)
 
     r = cmds.add_parser(
@@ -169,9 +166,7 @@ async def _verify(args: argparse.Namespace) -> Report:
         progress.done()
         if not args.json and not args.quiet:
             dt = time.monotonic() - started
-            note(
-                f"verified {report.messages:,} messages in {dt:.1f} s ({report.messages / max(dt, 1e-9):,.0f}/s)"
-            )
+            note(f"verified {report.messages:,} messages in {dt:.1f} s ({report.messages / max(dt, 1e-9):,.0f}/s)")
         return report
     finally:
         await nc.close()
@@ -277,10 +272,6 @@ async def _replay(args: argparse.Namespace, selection: bundles.Selection, fmt: s
 
 def query_cmd(args: argparse.Namespace) -> int:
     """``audit query``."""
-    from agentgov.audit.errors import AuditError
-    from agentgov.audit.settings import AuditSettings
-    from agentgov.audit.store import EventQuery, open_read_model
-
     database = args.database or AuditSettings.from_env().database
     try:
         rm = open_read_model(database)

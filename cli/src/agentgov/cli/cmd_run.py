@@ -25,9 +25,7 @@ Restarts resume from the read model's committed position: nothing is lost or wri
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``run`` and its services."""
-    run = sub.add_parser(
-        "run", help="run one service in the foreground", description="Run one agentgov service."
-    )
+    run = sub.add_parser("run", help="run one service in the foreground", description="Run one agentgov service.")
     services = run.add_subparsers(dest="service", metavar="SERVICE", required=True)
     audit = services.add_parser(
         "audit",
@@ -42,13 +40,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="read model: SQLite path or postgresql:// URL "
         "(default: $AGENTGOV_DATABASE_URL, else $AGENTGOV_HOME/audit.db)",
     )
-    audit.add_argument(
-        "--seal-every", type=int, metavar="N", help="seal a checkpoint every N messages (default 1000)"
-    )
+    audit.add_argument("--seal-every", type=int, metavar="N", help="seal a checkpoint every N messages (default 1000)")
     audit.add_argument("--seal-interval-ms", type=int, metavar="T", help="...or every T ms (default 1000)")
-    audit.add_argument(
-        "--rebuild", action="store_true", help="re-verify and re-index the stream from the start"
-    )
+    audit.add_argument("--rebuild", action="store_true", help="re-verify and re-index the stream from the start")
     audit.set_defaults(handler=run_audit)
 
 

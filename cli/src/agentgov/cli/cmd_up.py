@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +47,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         description=UP_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--port", type=int, metavar="N", help="NATS client port (default 4222, or a free one if busy)"
-    )
+    p.add_argument("--port", type=int, metavar="N", help="NATS client port (default 4222, or a free one if busy)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument(
-        "--home", type=Path, metavar="DIR", help="data directory (default $AGENTGOV_HOME or ~/.agentgov)"
-    )
+    p.add_argument("--home", type=Path, metavar="DIR", help="data directory (default $AGENTGOV_HOME or ~/.agentgov)")
     p.add_argument("--no-demo", action="store_true", help="skip the demo events")
     p.add_argument("--exit-after-demo", action="store_true", help="stop after the demo (for scripts and CI)")
     p.set_defaults(handler=up_cmd)
@@ -138,11 +133,7 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
                 f"\naudit: {svc.health.messages} messages read, {svc.health.checkpoints} checkpoint(s) sealed "
                 f"through seq {svc.health.sealed_upto}, {svc.health.malformed} malformed message(s) diagnosed"
             )
-            verdict = (
-                "OK"
-                if report.ok
-                else f"FAILED at seq {report.first_bad.stream_seq if report.first_bad else '?'}"
-            )
+            verdict = "OK" if report.ok else f"FAILED at seq {report.first_bad.stream_seq if report.first_bad else '?'}"
             print(
                 f"verify: {report.messages} messages, {report.producers} producers, "
                 f"{report.checkpoints} checkpoint(s): {verdict}"
@@ -159,7 +150,7 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
             await task
         except asyncio.CancelledError:
             pass
-        except Exception as exc:  # noqa: BLE001 - reported to the user with its type, then a non-zero exit
+        except Exception as exc:
             error(f"the audit service stopped: {type(exc).__name__}: {exc}")
             code = 1
         rm.close()

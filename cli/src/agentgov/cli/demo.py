@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -18,11 +19,13 @@ from agentgov.contracts import subjects
 from agentgov.contracts.events import (
     Action,
     ActionDecided,
+    ActionKind,
     AgentRegistered,
     Evidence,
     MatchedRule,
     Redaction,
     SpendRecorded,
+    Verdict,
 )
 from agentgov.contracts.ids import uuid7
 from agentgov.streaming.connect import connect
@@ -35,31 +38,30 @@ ORG, TEAM = "acme", "payments"
 
 
 def _decision(
-    agent: str, kind: str, target: str, verdict: str, rule: str, reason: str, risk: int, **extra: object
+    agent: str, kind: ActionKind, target: str, verdict: Verdict, rule: str, reason: str, risk: int, **extra: Any
 ) -> ActionDecided:
+    args: dict[str, Any] = extra.pop("args", {})
     return ActionDecided(
         agent=agent,
         team=TEAM,
         org=ORG,
         trace_id=uuid7(),
         request_id=uuid7(),
-        action=Action(kind=kind, target=target, args=extra.pop("args", {})),  # type: ignore[arg-type]
+        action=Action(kind=kind, target=target, args=args),
         verdict=verdict,
-        claim="evaluated" if verdict != "deny" else "denied_before_execution",  # type: ignore[arg-type]
+        claim="evaluated" if verdict != "deny" else "denied_before_execution",
         risk=risk,
-        rules=[MatchedRule(id=rule, effect=verdict, reason=reason)],  # type: ignore[arg-type]
+        rules=[MatchedRule(id=rule, effect=verdict, reason=reason)],
         reasons=[reason],
         policy_revision=1,
         latency_us=640,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
 DECISIONS = [
     _decision("demo", "shell", "ls -la", "allow", "shell.readonly", "read-only listing", 3),
-    _decision(
-        "demo", "http", "GET https://api.github.com/repos", "allow", "egress.allow", "allowed domain", 5
-    ),
+    _decision("demo", "http", "GET https://api.github.com/repos", "allow", "egress.allow", "allowed domain", 5),
     _decision(
         "demo",
         "shell",
@@ -70,9 +72,7 @@ DECISIONS = [
         100,
         evidence=[Evidence(category="destructive", severity=10, detail="rm -rf on /")],
     ),
-    _decision(
-        "demo", "shell", "git push origin main", "review", "git.push", "push to a protected branch", 55
-    ),
+    _decision("demo", "shell", "git push origin main", "review", "git.push", "push to a protected branch", 55),
     _decision(
         "helper",
         "http",
@@ -100,12 +100,8 @@ async def run(rt: Runtime, users: NatsUsers, health: Health, stopped: asyncio.Ev
         async with ChainedProducer(policy.jetstream(), Ed25519PrivateKey.generate(), role="policy") as p:
             for d in DECISIONS:
                 await p.publish(subjects.decision(d.agent or ""), d)
-                out.append(
-                    f"  {d.verdict:<7} {d.agent:<7} {d.action.kind:<6} {d.action.target}  ({d.reasons[0]})"
-                )
-        async with ChainedProducer(
-            collector.jetstream(), Ed25519PrivateKey.generate(), role="collector"
-        ) as p:
+                out.append(f"  {d.verdict:<7} {d.agent:<7} {d.action.kind:<6} {d.action.target}  ({d.reasons[0]})")
+        async with ChainedProducer(collector.jetstream(), Ed25519PrivateKey.generate(), role="collector") as p:
             await p.publish(
                 subjects.spend("demo"),
                 SpendRecorded(
@@ -123,7 +119,8 @@ async def run(rt: Runtime, users: NatsUsers, health: Health, stopped: asyncio.Ev
         js = operator.jetstream()
         target = await last_seq(js, "GOV")
         deadline = time.monotonic() + 15
-        while health.sealed_upto < target and time.monotonic() < deadline and not stopped.is_set():
+        # polls the audit service's health, which has no event to wait on
+        while health.sealed_upto < target and time.monotonic() < deadline and not stopped.is_set():  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         gov_last = await last_seq(js, "GOV")
         cps: list[StoredMsg] = []

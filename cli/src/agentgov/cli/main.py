@@ -31,13 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (kept separate so tests and docs can inspect it)."""
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("connection")
-    g.add_argument(
-        "--nats-url", metavar="URL", help="use this NATS server instead of the one `agentgov up` started"
-    )
+    g.add_argument("--nats-url", metavar="URL", help="use this NATS server instead of the one `agentgov up` started")
     g.add_argument("--nats-user", metavar="USER", help="NATS user (default: the admin user of `agentgov up`)")
-    g.add_argument(
-        "--nats-password", metavar="PASSWORD", help="NATS password (prefer AGENTGOV_NATS_PASSWORD)"
-    )
+    g.add_argument("--nats-password", metavar="PASSWORD", help="NATS password (prefer AGENTGOV_NATS_PASSWORD)")
     common.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
 
     parser = argparse.ArgumentParser(

@@ -41,9 +41,7 @@ def note(msg: str) -> None:
 class Progress:
     """A counter on stderr: rewritten in place on a terminal, a line every few seconds otherwise."""
 
-    def __init__(
-        self, what: str, total: int | None = None, *, every: float = 2.0, enabled: bool = True
-    ) -> None:
+    def __init__(self, what: str, total: int | None = None, *, every: float = 2.0, enabled: bool = True) -> None:
         self.what = what
         self.total = total
         self.enabled = enabled

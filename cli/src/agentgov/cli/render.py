@@ -121,9 +121,7 @@ class EventPrinter:
         if env is None:
             self.rows.append([m.seq, format_ns(m.ts), "-", "-", "-", "-", note])
             return
-        self.rows.append(
-            [m.seq, format_ns(env.ts), env.type, env.agent, env.team, env.verdict, _summary(body)]
-        )
+        self.rows.append([m.seq, format_ns(env.ts), env.type, env.agent, env.team, env.verdict, _summary(body)])
         if len(self.rows) >= 200:
             self.finish()
 

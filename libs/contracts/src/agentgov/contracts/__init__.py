@@ -5,7 +5,7 @@ No I/O and no business rules live here (STYLE.md, convention 3). The public name
 for everything else.
 """
 
-from agentgov.contracts import codec, crypto, merkle, subjects
+from agentgov.contracts import codec, crypto, merkle, subjects  # noqa: F401 - submodules used as contracts.X
 from agentgov.contracts.codec import canonical, decode_envelope, decode_event, frame, split
 from agentgov.contracts.envelope import GENESIS, Chain, EnvelopeView, Event
 from agentgov.contracts.errors import (

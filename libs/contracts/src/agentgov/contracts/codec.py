@@ -75,7 +75,8 @@ def decode_envelope(event_bytes: bytes) -> EnvelopeView:
 def decode_event(event_bytes: bytes) -> KnownEvent:
     """The typed event; UnknownEventTypeError for a type this build does not know, DecodeError otherwise."""
     try:
-        return _event_decoder.decode(event_bytes)
+        event: KnownEvent = _event_decoder.decode(event_bytes)
+        return event
     except msgspec.ValidationError as exc:
         tag = _type_tag(event_bytes)
         if tag is not None and not _is_known(tag):

@@ -18,9 +18,7 @@ import msgspec
 from agentgov.contracts.envelope import Event
 
 Verdict = Literal["allow", "review", "deny", "redact"]
-Claim = Literal[
-    "observed", "detected", "evaluated", "denied_before_execution", "redacted", "approval_required"
-]
+Claim = Literal["observed", "detected", "evaluated", "denied_before_execution", "redacted", "approval_required"]
 ActionKind = Literal["shell", "file", "http", "mcp_tool", "llm_call", "k8s", "aws", "spawn", "other"]
 
 
@@ -240,6 +238,6 @@ EVENT_TYPES: tuple[type[Event], ...] = (
 )
 
 
-def tag_of(cls: type[Event]) -> str:
+def tag_of(cls: type[msgspec.Struct]) -> str:
     """The versioned tag of an event type (``ActionDecided.v1``)."""
     return str(cls.__struct_config__.tag)

@@ -66,9 +66,7 @@ def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     return proof_from_levels(levels(leaves), index)
 
 
-def verify_inclusion(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes], expected_root: bytes
-) -> bool:
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], expected_root: bytes) -> bool:
     """True when ``proof`` shows ``leaf`` at ``index`` in a tree of ``size`` leaves with ``expected_root``."""
     if not 0 <= index < size:
         return False

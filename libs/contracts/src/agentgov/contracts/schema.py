@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name, schema in event_schemas().items():
         (out / name).write_text(render(schema))
-    for stale in set(p.name for p in out.glob("*.json")) - set(event_schemas()):
+    for stale in {p.name for p in out.glob("*.json")} - set(event_schemas()):
         (out / stale).unlink()
     return 0
 

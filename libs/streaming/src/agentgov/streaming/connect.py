@@ -12,9 +12,7 @@ from agentgov.streaming.home import Runtime
 log = logging.getLogger(__name__)
 
 
-async def connect(
-    rt: Runtime, *, name: str, inbox_prefix: str | None = None, connect_timeout: float = 5.0
-) -> Client:
+async def connect(rt: Runtime, *, name: str, inbox_prefix: str | None = None, connect_timeout: float = 5.0) -> Client:
     """Connect with reconnects forever, so a NATS restart pauses a service instead of killing it."""
     client = Client()
 

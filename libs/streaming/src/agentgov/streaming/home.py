@@ -67,8 +67,7 @@ def resolve(url: str | None = None, user: str | None = None, password: str | Non
         rt = msgspec.json.decode(path.read_bytes(), type=Runtime)
     except FileNotFoundError:
         raise NotConfiguredError(
-            "no NATS server: start one with `agentgov up` (or `make up`), "
-            "or pass --nats-url / set AGENTGOV_NATS_URL"
+            "no NATS server: start one with `agentgov up` (or `make up`), or pass --nats-url / set AGENTGOV_NATS_URL"
         ) from None
     except (msgspec.DecodeError, json.JSONDecodeError) as exc:
         raise NotConfiguredError(f"{path} is unreadable ({exc}); restart `agentgov up`") from None

@@ -193,9 +193,7 @@ class NatsUsers:
         password = self._agents.get(check_token("agent", agent))
         if password is None:
             raise KeyError(f"no NATS user for agent {agent!r}; add it with add_agent()")
-        return Credential(
-            user=agent_user(agent), password=password, inbox_prefix=subjects.inbox_prefix(agent)
-        )
+        return Credential(user=agent_user(agent), password=password, inbox_prefix=subjects.inbox_prefix(agent))
 
     def has_agent(self, agent: str) -> bool:
         """True when the agent has a NATS user."""

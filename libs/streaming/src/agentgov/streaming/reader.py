@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
@@ -57,7 +57,7 @@ async def read_batches(
     max_wait: float = 0.05,
     filter_subject: str | None = None,
     idle_every: float | None = None,
-) -> AsyncIterator[list[StoredMsg]]:
+) -> AsyncGenerator[list[StoredMsg], None]:
     """Yield the stream's messages from ``start_seq`` in order, in batches.
 
     With ``until_seq`` the iterator ends once that sequence (or the end of the stream, if lower) has been

@@ -92,9 +92,7 @@ class NatsStartError(NatsServerError):
 def binary_version(binary: Path) -> tuple[int, int, int] | None:
     """The version ``binary --version`` reports, or None when it does not run or says something else."""
     try:
-        out = subprocess.run(
-            [str(binary), "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
+        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     m = _VERSION.search(out)
@@ -283,9 +281,7 @@ class EmbeddedNats:
         while time.monotonic() < deadline:
             code = proc.poll()
             if code is not None:
-                raise NatsStartError(
-                    f"exited with status {code} while starting", _tail(self.log_file), self.log_file
-                )
+                raise NatsStartError(f"exited with status {code} while starting", _tail(self.log_file), self.log_file)
             info = self._read_info()
             if info is not None and info.get("server_name") == self.server_name:
                 return

@@ -10,17 +10,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agentgov.contracts import subjects
 from agentgov.contracts.chain import ChainWriter
 from agentgov.contracts.envelope import Event
-from agentgov.contracts.events import Action, ActionDecided, SpendRecorded
+from agentgov.contracts.events import Action, ActionDecided, SpendRecorded, Verdict
 from agentgov.streaming.reader import StoredMsg
 
 __all__ = ["StreamBuilder", "decision", "spend"]
 
 
-def decision(agent: str = "a1", verdict: str = "allow", target: str = "ls", team: str = "t1") -> ActionDecided:
+def decision(agent: str = "a1", verdict: Verdict = "allow", target: str = "ls", team: str = "t1") -> ActionDecided:
     """A small ActionDecided for an agent."""
     return ActionDecided(
-        agent=agent, team=team, org="o1", request_id=secrets.token_hex(4),
-        action=Action(kind="shell", target=target), verdict=verdict, claim="evaluated",  # type: ignore[arg-type]
+        agent=agent,
+        team=team,
+        org="o1",
+        request_id=secrets.token_hex(4),
+        action=Action(kind="shell", target=target),
+        verdict=verdict,
+        claim="evaluated",
     )
 
 

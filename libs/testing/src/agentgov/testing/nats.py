@@ -86,9 +86,7 @@ class NatsServerFactory:
 
 
 @pytest.fixture(scope="session")
-def nats_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[EmbeddedNats]:
+def nats_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
     """The session's embedded nats-server (skipped with ``--nats-url``)."""
     if _external_url(request.config):
         pytest.skip("needs the embedded nats-server; --nats-url was given")

@@ -28,9 +28,7 @@ REDIS_IMAGE: Final = "redis:7-alpine"
 
 def probe_redis(url: str) -> str | None:
     """``None`` if Redis at ``url`` answers PING, else the reason it does not."""
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S
-    )
+    client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S)
     try:
         client.ping()
     except redis.RedisError as exc:

@@ -72,9 +72,7 @@ def docker_reachable() -> bool:
         import docker  # noqa: PLC0415 - the docker SDK loads only when no local server answers
 
         # A fixed API version: with "auto" the constructor already talks to the engine.
-        client = docker.from_env(
-            version=docker.constants.DEFAULT_DOCKER_API_VERSION, timeout=CONNECT_TIMEOUT_S
-        )
+        client = docker.from_env(version=docker.constants.DEFAULT_DOCKER_API_VERSION, timeout=CONNECT_TIMEOUT_S)
         try:
             return bool(client.ping())
         finally:
@@ -124,9 +122,7 @@ def external_server(
             with start_container() as container_url:
                 yield container_url
         case _:
-            give_up(
-                service, f"{url} does not answer ({problem}) and no Docker engine does; {hint}", ci=is_ci()
-            )
+            give_up(service, f"{url} does not answer ({problem}) and no Docker engine does; {hint}", ci=is_ci())
 
 
 # --------------------------------------------------------------------------------------- PostgreSQL

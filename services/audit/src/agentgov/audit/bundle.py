@@ -52,7 +52,7 @@ class Proof(msgspec.Struct, frozen=True):
 class Header(msgspec.Struct, frozen=True, kw_only=True):
     """The first line of a bundle."""
 
-    kind: Literal["agentgov-bundle"] = FORMAT
+    kind: Literal["agentgov-bundle"] = "agentgov-bundle"
     version: int = VERSION
     stream: str
     created: int
@@ -90,9 +90,7 @@ def msg_of(line: Line) -> StoredMsg:
 
 def line_of(kind: Literal["key", "checkpoint", "event"], m: StoredMsg, proof: Proof | None = None) -> Line:
     """A bundle line for a stored message."""
-    return Line(
-        kind=kind, seq=m.seq, subject=m.subject, ts=m.ts, data=base64.b64encode(m.data).decode(), proof=proof
-    )
+    return Line(kind=kind, seq=m.seq, subject=m.subject, ts=m.ts, data=base64.b64encode(m.data).decode(), proof=proof)
 
 
 def proofs_for(cp_number: int, leaves: list[bytes], indexes: list[int]) -> list[Proof]:
@@ -141,9 +139,7 @@ def read(path: Path) -> Bundle:
                 line = _line_decoder.decode(raw)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise ValueError(f"{path}:{n}: not a bundle line ({exc})") from None
-            {"key": bundle.keys, "checkpoint": bundle.checkpoints, "event": bundle.events}[line.kind].append(
-                line
-            )
+            {"key": bundle.keys, "checkpoint": bundle.checkpoints, "event": bundle.events}[line.kind].append(line)
     return bundle
 
 
@@ -175,9 +171,7 @@ async def verify_bundle(bundle: Bundle, *, all_signatures: bool = False) -> Repo
     return report
 
 
-async def _verify_excerpt(
-    events: list[Line], cps: list[StoredMsg], keys: list[StoredMsg], stream: str
-) -> Report:
+async def _verify_excerpt(events: list[Line], cps: list[StoredMsg], keys: list[StoredMsg], stream: str) -> Report:
     """A filtered bundle: each event signed by a registered key; links checked where neighbours are present."""
     report = Report()
     sealed = parse_checkpoints(cps, report, anchored=True)
@@ -220,20 +214,15 @@ def _check_proofs(events: list[Line], cps: list[StoredMsg]) -> Iterator[Problem]
             continue
         root = roots.get(e.proof.checkpoint)
         if root is None:
-            yield Problem(
-                e.seq, "missing_message", f"proof names checkpoint {e.proof.checkpoint}, not in the bundle"
-            )
+            yield Problem(e.seq, "missing_message", f"proof names checkpoint {e.proof.checkpoint}, not in the bundle")
             continue
         leaf = merkle.leaf_hash(base64.b64decode(e.data))
         path = [bytes.fromhex(h) for h in e.proof.path]
-        if e.proof.size != root[1] or not merkle.verify_inclusion(
-            leaf, e.proof.index, e.proof.size, path, root[0]
-        ):
+        if e.proof.size != root[1] or not merkle.verify_inclusion(leaf, e.proof.index, e.proof.size, path, root[0]):
             yield Problem(
                 e.seq,
                 "altered",
-                f"not included in checkpoint {e.proof.checkpoint} as claimed "
-                "(bytes altered, or the proof was)",
+                f"not included in checkpoint {e.proof.checkpoint} as claimed (bytes altered, or the proof was)",
             )
 
 

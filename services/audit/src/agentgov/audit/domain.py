@@ -81,9 +81,7 @@ class ProducerState:
 class ChainVerifier:
     """Verifies producer chains across a stream, message by message, in stream order."""
 
-    def __init__(
-        self, *, stream: str = "GOV", signatures: SignatureMode = "heads", anchored: bool = False
-    ) -> None:
+    def __init__(self, *, stream: str = "GOV", signatures: SignatureMode = "heads", anchored: bool = False) -> None:
         """``anchored``: the messages start mid-stream (an exported bundle), so a producer's first event
         seen is taken as its chain's starting point instead of being linked to an unseen predecessor."""
         self.stream = stream
@@ -99,9 +97,7 @@ class ChainVerifier:
     def add_key(self, producer: str, public_key: str, role: str = "") -> None:
         """Know a producer's key without seeing its registration (resuming from a checkpoint)."""
         if producer not in self.producers:
-            self.producers[producer] = ProducerState(
-                producer, public_key, crypto.load_public_key(public_key), role
-            )
+            self.producers[producer] = ProducerState(producer, public_key, crypto.load_public_key(public_key), role)
 
     def resume(self, heads: list[ChainHead], next_seq: int) -> None:
         """Continue after a checkpoint: its producer heads and the stream sequence that follows it."""
@@ -187,8 +183,7 @@ class ChainVerifier:
                 self._problem(
                     seq,
                     "bad_signature",
-                    f"signature of producer {st.producer!r} seq {chain.seq} "
-                    "does not verify (bytes altered or forged)",
+                    f"signature of producer {st.producer!r} seq {chain.seq} does not verify (bytes altered or forged)",
                     st.producer,
                     None,
                     chain.seq,
@@ -212,8 +207,7 @@ class ChainVerifier:
                             self._problem(
                                 p.stream_seq,
                                 "bad_signature",
-                                f"signature of producer {st.producer!r} does not verify "
-                                "(bytes altered or forged)",
+                                f"signature of producer {st.producer!r} does not verify (bytes altered or forged)",
                                 st.producer,
                             )
                         )
@@ -258,9 +252,7 @@ class ChainVerifier:
             return obs
         if st is not None and not (st.seq == 0 and st.public_key == reg.public_key):
             obs.status = "broken"
-            self._problem(
-                seq, "replayed", f"producer {producer!r} registered a key twice", producer, st.seq + 1, 1
-            )
+            self._problem(seq, "replayed", f"producer {producer!r} registered a key twice", producer, st.seq + 1, 1)
             return obs
         self.producers[producer] = ProducerState(
             producer, reg.public_key, key, reg.role, seq=1, head=obs.digest.hex(), head_stream_seq=seq
@@ -285,8 +277,7 @@ class ChainVerifier:
         self._problem(
             seq,
             "bad_prev",
-            f"producer {st.producer!r} seq {st.seq + 1} does not link to the "
-            "previous event's hash (altered or forged)",
+            f"producer {st.producer!r} seq {st.seq + 1} does not link to the previous event's hash (altered or forged)",
             st.producer,
             st.seq + 1,
             st.seq + 1,

@@ -9,7 +9,8 @@ from agentgov.audit.domain import ChainVerifier, Observed, Problem
 from agentgov.audit.seal import Segment
 from agentgov.audit.store import Batch, DiagnosticRow, EventRow, ProducerKeyRow
 from agentgov.contracts import subjects
-from agentgov.contracts.events import EVENT_TYPES, ChainBroken, Event, MalformedEvent, tag_of
+from agentgov.contracts.envelope import Event
+from agentgov.contracts.events import EVENT_TYPES, ChainBroken, MalformedEvent, tag_of
 from agentgov.streaming.reader import StoredMsg
 
 
@@ -61,9 +62,7 @@ class AuditProjector:
                     )
                 )
             if obs.status == "malformed":
-                diags.append(
-                    DiagnosticRow(stream_seq=m.seq, kind="malformed", reason="undecodable", detail=obs.error)
-                )
+                diags.append(DiagnosticRow(stream_seq=m.seq, kind="malformed", reason="undecodable", detail=obs.error))
                 out.append(
                     (
                         subjects.MALFORMED,
@@ -95,9 +94,7 @@ class AuditProjector:
         new = self.verifier.problems[self._reported :]
         self._reported = len(self.verifier.problems)
         for p in new:
-            diags.append(
-                DiagnosticRow(stream_seq=p.stream_seq, kind="chain_broken", reason=p.reason, detail=p.detail)
-            )
+            diags.append(DiagnosticRow(stream_seq=p.stream_seq, kind="chain_broken", reason=p.reason, detail=p.detail))
             out.append((subjects.CHAIN_BROKEN, _broken(self.verifier.stream, p)))
 
 

@@ -66,9 +66,7 @@ class _LastCheckpoint:
 class AuditService:
     """Follows GOV: verifies chains, keeps the read model, appends diagnostics and signed checkpoints."""
 
-    def __init__(
-        self, settings: AuditSettings, nc: Client, read_model: ReadModel, key: Ed25519PrivateKey
-    ) -> None:
+    def __init__(self, settings: AuditSettings, nc: Client, read_model: ReadModel, key: Ed25519PrivateKey) -> None:
         self.settings = settings
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
@@ -169,9 +167,7 @@ class AuditService:
         body, _ = codec.split(raw.data or b"")
         cp = codec.decode_event(body)
         if not isinstance(cp, Checkpoint):
-            raise RuntimeError(
-                f"{self.settings.checkpoint_stream} holds a {type(cp).__name__}, not a checkpoint"
-            )
+            raise RuntimeError(f"{self.settings.checkpoint_stream} holds a {type(cp).__name__}, not a checkpoint")
         from agentgov.contracts import crypto  # noqa: PLC0415
 
         return _LastCheckpoint(cp.chain.seq, crypto.event_hash(body).hex(), cp.last_seq, raw.seq or 0)
@@ -256,9 +252,7 @@ class AuditService:
         projector.segment_producers = set()
         projector.sealed_upto = cp.last_seq
         self.health.sealed_upto, self.health.checkpoints = cp.last_seq, number
-        log.info(
-            "sealed checkpoint %d over %d..%d (%d messages)", number, cp.first_seq, cp.last_seq, cp.count
-        )
+        log.info("sealed checkpoint %d over %d..%d (%d messages)", number, cp.first_seq, cp.last_seq, cp.count)
 
 
 async def serve(settings: AuditSettings, rt: Runtime, stop: asyncio.Event) -> AuditService:

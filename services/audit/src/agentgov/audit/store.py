@@ -393,9 +393,7 @@ def open_read_model(target: str | os.PathLike[str]) -> ReadModel:
     if scheme == "sqlite":
         text = text[len("sqlite:///") :] if text.lower().startswith("sqlite:///") else ""
     elif scheme:
-        raise StoreError(
-            "open", f"unsupported read model target {scheme}://… (use postgresql:// or sqlite:///)"
-        )
+        raise StoreError("open", f"unsupported read model target {scheme}://… (use postgresql:// or sqlite:///)")
     if not text or text == ":memory:" or text.startswith("file:"):
         raise StoreError("open", f"{os.fspath(target)!r} is not a database file path")
     from .store_sqlite import SqliteReadModel  # noqa: PLC0415 - see above

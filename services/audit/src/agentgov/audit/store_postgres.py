@@ -90,9 +90,7 @@ def _insert(table: Table) -> str:
 def _where(conditions: Sequence[Condition]) -> tuple[str, list[object]]:
     if not conditions:
         return "", []
-    return " WHERE " + " AND ".join(f"{c.column} {c.op} %s" for c in conditions), [
-        c.value for c in conditions
-    ]
+    return " WHERE " + " AND ".join(f"{c.column} {c.op} %s" for c in conditions), [c.value for c in conditions]
 
 
 _SCHEMA: Final = [

@@ -104,8 +104,7 @@ result codes of the same values, so they are listed here)."""
 
 def _create_table(table: Table) -> str:
     columns = [
-        f"{c.name} {'INTEGER' if c.kind == 'int' else 'TEXT'}{'' if c.nullable else ' NOT NULL'}"
-        for c in table.columns
+        f"{c.name} {'INTEGER' if c.kind == 'int' else 'TEXT'}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
     ]
     if table is EVENTS:
         columns.append(f"CHECK (status IN ({', '.join(repr(s) for s in STATUSES)}))")
@@ -313,9 +312,7 @@ class SqliteReadModel:
         check_readonly_statement(sql)
         denied: list[str] = []
 
-        def authorize(
-            action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
-        ) -> int:
+        def authorize(action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None) -> int:
             if action in _READ_ACTIONS:
                 return sqlite3.SQLITE_OK
             denied.append(" ".join(filter(None, (_ACTION_NAMES.get(action, str(action)), arg1))))

@@ -230,14 +230,10 @@ def check_signers(sealed: list[_Sealed], verifier: ChainVerifier, report: Report
             )
         elif st.role != "audit":
             report.checkpoint_problems.append(
-                CheckpointProblem(
-                    s.number, s.stream_seq, f"signer {s.cp.signer!r} has role {st.role!r}, not audit"
-                )
+                CheckpointProblem(s.number, s.stream_seq, f"signer {s.cp.signer!r} has role {st.role!r}, not audit")
             )
         elif not crypto.is_valid(st.key, s.sig, s.digest):
-            report.checkpoint_problems.append(
-                CheckpointProblem(s.number, s.stream_seq, "signature does not verify")
-            )
+            report.checkpoint_problems.append(CheckpointProblem(s.number, s.stream_seq, "signature does not verify"))
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
