@@ -120,7 +120,7 @@ async def run(rt: Runtime, users: NatsUsers, health: Health, stopped: asyncio.Ev
         target = await last_seq(js, "GOV")
         deadline = time.monotonic() + 15
         # polls the audit service's health, which has no event to wait on
-        while health.sealed_upto < target and time.monotonic() < deadline and not stopped.is_set():  # noqa: ASYNC110
+        while health.sealed_upto < target and time.monotonic() < deadline and not stopped.is_set():
             await asyncio.sleep(0.1)
         gov_last = await last_seq(js, "GOV")
         cps: list[StoredMsg] = []
