@@ -4,9 +4,10 @@ The read model is a projection of the GOV stream kept in SQL for compliance quer
 file by default, PostgreSQL when ``AGENTGOV_DATABASE_URL`` says so. Both backends implement ``ReadModel``
 and pass one conformance suite (``services/audit/tests/test_store.py``).
 
-What is shared between the backends lives here and only here: the table and column lists, the query
-filters as data (``query_conditions``), the ``counts_by`` allowlist and the read-only statement check. The
-SQL text lives in ``store_sqlite`` and ``store_postgres``.
+What is shared between the backends lives here: the table and column lists, the query filters as data
+(``query_conditions``), the ``counts_by`` allowlist and the read-only statement check. The SQL text built
+from them, and the methods that are the same over either driver, live in ``sql``; ``store_sqlite`` and
+``store_postgres`` keep only what differs (types, indexes, connections, transactions, read-only guards).
 
 Writes come in one ``Batch`` per ``apply`` call, written in one transaction. ``apply`` is idempotent: rows
 are keyed (events by ``stream_seq``, diagnostics by ``(stream_seq, kind)``, checkpoints by
@@ -233,7 +234,7 @@ COUNTABLE_FIELDS: Final = frozenset({"type", "verdict", "agent", "team", "org", 
 
 
 class Condition(NamedTuple):
-    """One filter as data: ``column op value``; each backend renders it with its own placeholder."""
+    """One filter as data: ``column op value``; ``sql.Statements`` renders it in a backend's placeholder style."""
 
     column: str
     op: Literal["=", ">", ">=", "<"]

@@ -15,42 +15,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-import msgspec
-
 from .errors import ReadOnlyQueryError, StoreError
-from .store import (
-    CHECKPOINTS,
-    DIAGNOSTICS,
-    EVENTS,
-    INDEXED_COLUMNS,
-    META,
-    PRODUCER_HEADS,
-    PRODUCER_KEYS,
-    SCHEMA_VERSION,
-    STATUSES,
-    TABLES,
-    Batch,
-    CheckpointRow,
-    Condition,
-    DiagnosticRow,
-    EventQuery,
-    EventRow,
-    ProducerHeadRow,
-    ProducerKeyRow,
-    ReadonlyResult,
-    SqlParams,
-    Table,
-    check_readonly_statement,
-    count_field,
-    query_conditions,
-    sort_counts,
-)
+from .sql import SqlReadModel, Statements, schema
+from .store import ReadonlyResult, SqlParams, check_readonly_statement
 
 __all__ = ["SqliteReadModel"]
 
@@ -102,81 +75,14 @@ _ACTION_NAMES: Final = {
 result codes of the same values, so they are listed here)."""
 
 
-def _create_table(table: Table) -> str:
-    columns = [
-        f"{c.name} {'INTEGER' if c.kind == 'int' else 'TEXT'}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
-    ]
-    if table is EVENTS:
-        columns.append(f"CHECK (status IN ({', '.join(repr(s) for s in STATUSES)}))")
-    columns.append(f"PRIMARY KEY ({', '.join(table.key)})")
-    return f"CREATE TABLE IF NOT EXISTS {table.name} ({', '.join(columns)})"
+_SCHEMA: Final = schema({"int": "INTEGER", "text": "TEXT"}, lambda col: f"({col})")
 
 
-def _insert(table: Table) -> str:
-    names = table.column_names
-    return (
-        f"INSERT INTO {table.name} ({', '.join(names)})"  # noqa: S608 - identifiers from our table lists
-        f" VALUES ({', '.join('?' * len(names))}) "
-        f"ON CONFLICT ({', '.join(table.key)}) DO NOTHING"
-    )
-
-
-def _where(conditions: Sequence[Condition]) -> tuple[str, list[object]]:
-    if not conditions:
-        return "", []
-    return " WHERE " + " AND ".join(f"{c.column} {c.op} ?" for c in conditions), [c.value for c in conditions]
-
-
-_SCHEMA: Final = [
-    *(_create_table(t) for t in TABLES),
-    *(
-        f"CREATE INDEX IF NOT EXISTS {EVENTS.name}_{col}_idx ON {EVENTS.name} ({col})"
-        + (f" WHERE {col} IS NOT NULL" if EVENTS.nullable(col) else "")
-        for col in INDEXED_COLUMNS
-    ),
-]
-_INSERT_EVENT: Final = _insert(EVENTS)
-_INSERT_DIAGNOSTIC: Final = _insert(DIAGNOSTICS)
-_INSERT_CHECKPOINT: Final = _insert(CHECKPOINTS)
-_INSERT_PRODUCER_KEY: Final = _insert(PRODUCER_KEYS)
-_UPSERT_PRODUCER_HEAD: Final = (
-    f"INSERT INTO {PRODUCER_HEADS.name} ({', '.join(PRODUCER_HEADS.column_names)})"  # noqa: S608 - our identifiers
-    f" VALUES ({', '.join(['?'] * len(PRODUCER_HEADS.column_names))}) ON CONFLICT (producer) DO UPDATE"
-    f" SET seq = excluded.seq, head = excluded.head, stream_seq = excluded.stream_seq"
-    f" WHERE excluded.seq > {PRODUCER_HEADS.name}.seq"
-)
-_SELECT_PRODUCER_HEADS: Final = (
-    f"SELECT {', '.join(PRODUCER_HEADS.column_names)} FROM {PRODUCER_HEADS.name} ORDER BY producer"  # noqa: S608
-)
-_EVENT_COLUMNS: Final = ", ".join(EVENTS.column_names)
-# Identifiers below come from our own table lists in store.py, never from input; values are bound.
-_SELECT_EVENTS: Final = f"SELECT {_EVENT_COLUMNS} FROM {EVENTS.name}"  # noqa: S608 - see above
-_COUNT_EVENTS: Final = f"SELECT count(*) FROM {EVENTS.name}"  # noqa: S608 - see above
-_SELECT_DIAGNOSTICS: Final = (
-    f"SELECT {', '.join(DIAGNOSTICS.column_names)} FROM {DIAGNOSTICS.name} "  # noqa: S608 - see above
-    "WHERE stream_seq > ? ORDER BY stream_seq, kind LIMIT ?"
-)
-_SELECT_CHECKPOINTS: Final = (
-    f"SELECT {', '.join(CHECKPOINTS.column_names)} FROM {CHECKPOINTS.name} "  # noqa: S608 - see above
-    "ORDER BY checkpoint_seq"
-)
-_SELECT_PRODUCER_KEYS: Final = (
-    f"SELECT {', '.join(PRODUCER_KEYS.column_names)} FROM {PRODUCER_KEYS.name} "  # noqa: S608 - see above
-    "ORDER BY producer"
-)
-_SELECT_META: Final = f"SELECT value FROM {META.name} WHERE name = ?"  # noqa: S608 - see above
-_INSERT_META: Final = (
-    f"INSERT INTO {META.name} (name, value) VALUES (?, ?)"  # noqa: S608 - see above
-    " ON CONFLICT (name) DO NOTHING"
-)
-_ADVANCE_POSITION: Final = (
-    f"UPDATE {META.name} SET value = MAX(value, ?)"  # noqa: S608 - see above
-    " WHERE name = 'position'"
-)
-
-
-class SqliteReadModel:
+class SqliteReadModel(SqlReadModel[sqlite3.Connection, sqlite3.Cursor]):
     """``ReadModel`` over a SQLite file at ``path`` (created if missing, parent directories too)."""
+
+    _sql = Statements.for_placeholder("?", greatest="MAX")
+    _schema = _SCHEMA
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -205,106 +111,17 @@ class SqliteReadModel:
             raise StoreError(operation, str(exc)) from exc
 
     @contextmanager
-    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, operation: str) -> Iterator[sqlite3.Cursor]:
         """Hold the lock and run the block in one write transaction, rolled back on any error."""
         with self._lock, self._errors(operation):
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
+                yield conn.cursor()
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-
-    def migrate(self) -> None:
-        """Create tables and indexes if missing, record the schema version; refuse a newer schema."""
-        with self._transaction("migrate") as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            row = conn.execute(_SELECT_META, ("schema_version",)).fetchone()
-            if row is not None and row[0] > SCHEMA_VERSION:
-                newer = f"schema version {row[0]} is newer than this build ({SCHEMA_VERSION})"
-                raise StoreError("migrate", newer)
-            conn.executemany(
-                _INSERT_META,
-                [("schema_version", SCHEMA_VERSION), ("position", 0)],
-            )
-
-    def position(self) -> int:
-        """The last applied stream sequence (0 before any batch)."""
-        with self._lock, self._errors("position"):
-            row = self._conn.execute(_SELECT_META, ("position",)).fetchone()
-        if row is None:
-            raise StoreError("position", "the read model is not migrated")
-        return int(row[0])
-
-    def apply(self, batch: Batch) -> None:
-        """Write ``batch`` in one transaction; existing keys are skipped; position only moves forward."""
-        astuple = msgspec.structs.astuple
-        with self._transaction("apply") as conn:
-            if batch.events:
-                conn.executemany(_INSERT_EVENT, [astuple(r) for r in batch.events])
-            if batch.diagnostics:
-                conn.executemany(_INSERT_DIAGNOSTIC, [astuple(r) for r in batch.diagnostics])
-            if batch.checkpoints:
-                conn.executemany(_INSERT_CHECKPOINT, [astuple(r) for r in batch.checkpoints])
-            if batch.producer_keys:
-                conn.executemany(_INSERT_PRODUCER_KEY, [astuple(r) for r in batch.producer_keys])
-            if batch.producer_heads:
-                conn.executemany(_UPSERT_PRODUCER_HEAD, [astuple(r) for r in batch.producer_heads])
-            updated = conn.execute(_ADVANCE_POSITION, (batch.position,))
-            if updated.rowcount != 1:
-                raise StoreError("apply", "the read model is not migrated")
-
-    def query(self, q: EventQuery) -> list[EventRow]:
-        """Events matching ``q`` in stream order (newest first when ``q.descending``), at most ``q.limit``."""
-        where, params = _where(query_conditions(q))
-        order = "DESC" if q.descending else "ASC"
-        sql = f"{_SELECT_EVENTS}{where} ORDER BY stream_seq {order} LIMIT ?"
-        with self._lock, self._errors("query"):
-            rows = self._conn.execute(sql, [*params, q.limit]).fetchall()
-        return [EventRow(*row) for row in rows]
-
-    def count(self, q: EventQuery) -> int:
-        """How many events match ``q`` (``limit`` ignored)."""
-        where, params = _where(query_conditions(q))
-        with self._lock, self._errors("count"):
-            (n,) = self._conn.execute(_COUNT_EVENTS + where, params).fetchone()
-        return int(n)
-
-    def counts_by(self, field: str, q: EventQuery) -> list[tuple[str | None, int]]:
-        """Matching events grouped on ``field``, largest group first, then by key (``None`` last)."""
-        column = count_field(field)
-        where, params = _where(query_conditions(q))
-        sql = f"SELECT {column}, count(*) FROM {EVENTS.name}{where} GROUP BY {column}"  # noqa: S608 - allowlisted
-        with self._lock, self._errors("counts_by"):
-            rows = self._conn.execute(sql, params).fetchall()
-        return sort_counts(rows)
-
-    def diagnostics(self, after_seq: int = 0, limit: int = 1000) -> list[DiagnosticRow]:
-        """Diagnostics with ``stream_seq > after_seq`` in ``(stream_seq, kind)`` order, at most ``limit``."""
-        with self._lock, self._errors("diagnostics"):
-            rows = self._conn.execute(_SELECT_DIAGNOSTICS, (after_seq, limit)).fetchall()
-        return [DiagnosticRow(*row) for row in rows]
-
-    def checkpoints(self) -> list[CheckpointRow]:
-        """All checkpoints in ``checkpoint_seq`` order."""
-        with self._lock, self._errors("checkpoints"):
-            rows = self._conn.execute(_SELECT_CHECKPOINTS).fetchall()
-        return [CheckpointRow(*row) for row in rows]
-
-    def producer_heads(self) -> list[ProducerHeadRow]:
-        """Every producer's last committed chain head, in ``producer`` order."""
-        with self._lock, self._errors("producer_heads"):
-            rows = self._conn.execute(_SELECT_PRODUCER_HEADS).fetchall()
-        return [ProducerHeadRow(*row) for row in rows]
-
-    def producer_keys(self) -> list[ProducerKeyRow]:
-        """All producer keys in ``producer`` order."""
-        with self._lock, self._errors("producer_keys"):
-            rows = self._conn.execute(_SELECT_PRODUCER_KEYS).fetchall()
-        return [ProducerKeyRow(*row) for row in rows]
 
     def execute_readonly(self, sql: str, params: SqlParams = ()) -> ReadonlyResult:
         """Run one reading statement on a separate ``mode=ro`` connection; refuse writes with
@@ -340,8 +157,3 @@ class SqliteReadModel:
         finally:
             conn.close()
         return columns, rows
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
