@@ -69,6 +69,7 @@ from agentgov.contracts.events import (
 )
 from agentgov.contracts.ids import uuid7
 from agentgov.contracts.streams import CHECKPOINTS, GOV
+from agentgov.streaming.lifecycle import tune_gc
 from agentgov.streaming.natsconf import connect
 from agentgov.streaming.producer import MSG_ID, ChainedProducer
 from agentgov.streaming.reader import StoredMsg, last_seq, read_batches
@@ -359,6 +360,7 @@ async def audit_service(
     before = await last_seq(js, GOV)
     target = before + 1  # the service's own ProducerKeyRegistered lands on GOV when it starts
     stop = asyncio.Event()
+    tune_gc()  # as `agentgov run audit` and `agentgov up` do before starting the service
     meter = Meter(nats_pid).start()
     task = asyncio.create_task(svc.run(stop))
     indexed_at: float | None = None

@@ -17,7 +17,7 @@ from agentgov.streaming import home
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.keys import load_or_create_key
-from agentgov.streaming.lifecycle import stop_on_signals
+from agentgov.streaming.lifecycle import stop_on_signals, tune_gc
 from agentgov.streaming.natsconf import NatsUsers
 from agentgov.streaming.server import EmbeddedNats, NatsServerError, PortBusyError
 from agentgov.streaming.streams import ensure_streams
@@ -120,6 +120,7 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
         audit_nc = await connect(audit_rt, name="agentgov-audit")
         rm = open_read_model(settings.database)
         svc = AuditService(settings, audit_nc, rm, load_or_create_key(settings.key_file))
+        tune_gc()
         task = asyncio.create_task(svc.run(stop), name="audit")
         task.add_done_callback(lambda _: stop.set())
         note(f"audit service: producer {svc.producer.producer_id}, read model {settings.database}")

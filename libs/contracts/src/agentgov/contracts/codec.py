@@ -49,19 +49,29 @@ def frame(event_bytes: bytes, signature: bytes) -> bytes:
 
 def split(payload: bytes) -> tuple[bytes, bytes]:
     """Take a message payload apart into (event bytes, signature); DecodeError if it is not a frame."""
+    body, sig_text = split_lazy(payload)
+    return body, signature(sig_text)
+
+
+def split_lazy(payload: bytes) -> tuple[bytes, bytes]:
+    """(event bytes, signature text) without decoding the signature, for verifiers that check few of them."""
     if len(payload) <= OVERHEAD or not payload.startswith(_HEAD) or not payload.endswith(_TAIL):
         raise DecodeError('not an agentgov frame: expected {"event":…,"sig":"…"}')
     mid = len(payload) - _TAIL_LEN
     if payload[mid : mid + len(_SIG_MID)] != _SIG_MID:
         raise DecodeError("not an agentgov frame: the signature field is missing or not at the end")
-    sig_text = payload[mid + len(_SIG_MID) : len(payload) - len(_TAIL)]
+    return payload[len(_HEAD) : mid], payload[mid + len(_SIG_MID) : len(payload) - len(_TAIL)]
+
+
+def signature(sig_text: bytes) -> bytes:
+    """The 64 signature bytes of a frame's signature text; DecodeError unless it is canonical base64url."""
     try:
         sig = base64.urlsafe_b64decode(sig_text + b"==")
     except ValueError as exc:
         raise DecodeError(f"signature is not base64url: {exc}") from None
     if len(sig) != 64 or base64.urlsafe_b64encode(sig)[:_SIG_LEN] != sig_text:
         raise DecodeError("signature is not a canonical 64-byte base64url value")
-    return payload[len(_HEAD) : mid], sig
+    return sig
 
 
 def decode_envelope(event_bytes: bytes) -> EnvelopeView:

@@ -27,7 +27,7 @@ async def connect(rt: Runtime, *, name: str, inbox_prefix: str | None = None, co
         log.info("nats (%s): reconnected to %s", name, rt.url)
 
     options: dict[str, Any] = {
-        "servers": [rt.url],
+        "servers": [u.strip() for u in rt.url.split(",") if u.strip()],
         "name": name,
         "connect_timeout": connect_timeout,
         "max_reconnect_attempts": -1,

@@ -62,6 +62,7 @@ class _Pending:
     stream_seq: int
     digest: bytes
     sig: bytes
+    """The signature as framed (base64url text); decoded only when checked."""
 
 
 @dataclass(slots=True)
@@ -126,7 +127,7 @@ class ChainVerifier:
         self.next_seq = seq + 1
         obs = Observed(seq, subject, merkle.leaf_hash(data), len(data), "ok")
         try:
-            body, sig = codec.split(data)
+            body, sig = codec.split_lazy(data)
             env = codec.decode_envelope(body)
         except DecodeError as exc:
             obs.status, obs.error = "malformed", exc.why
@@ -178,7 +179,7 @@ class ChainVerifier:
             obs.status = "broken"
             self._bad_link(seq, st)
         if self.signatures == "all":
-            if not crypto.is_valid(st.key, sig, digest):
+            if not _sig_ok(st.key, sig, digest):
                 obs.status = "broken"
                 self._problem(
                     seq,
@@ -200,9 +201,9 @@ class ChainVerifier:
             if not st.unverified:
                 continue
             head = st.unverified[-1]
-            if not crypto.is_valid(st.key, head.sig, head.digest):
+            if not _sig_ok(st.key, head.sig, head.digest):
                 for p in st.unverified:
-                    if not crypto.is_valid(st.key, p.sig, p.digest):
+                    if not _sig_ok(st.key, p.sig, p.digest):
                         found.append(
                             self._problem(
                                 p.stream_seq,
@@ -239,7 +240,7 @@ class ChainVerifier:
             obs.status = "broken"
             self._problem(seq, "key_mismatch", f"bad key registration for {producer!r}: {exc}", producer)
             return obs
-        if not crypto.is_valid(key, sig, obs.digest):
+        if not _sig_ok(key, sig, obs.digest):
             obs.status = "broken"
             self._problem(
                 seq,
@@ -264,7 +265,7 @@ class ChainVerifier:
     def _bad_link(self, seq: int, st: ProducerState) -> None:
         """``prev`` does not match: an edited predecessor (its signature fails) or a forged link here."""
         prior = st.unverified[-1] if st.unverified else None
-        if prior is not None and not crypto.is_valid(st.key, prior.sig, prior.digest):
+        if prior is not None and not _sig_ok(st.key, prior.sig, prior.digest):
             self._problem(
                 prior.stream_seq,
                 "bad_signature",
@@ -295,3 +296,11 @@ class ChainVerifier:
         p = Problem(stream_seq, reason, detail, producer, expected, got)
         self.problems.append(p)
         return p
+
+
+def _sig_ok(key: Ed25519PublicKey, sig_text: bytes, digest: bytes) -> bool:
+    """Decode a framed signature and check it; a signature that is not canonical base64url fails."""
+    try:
+        return crypto.is_valid(key, codec.signature(sig_text), digest)
+    except DecodeError:
+        return False

@@ -32,12 +32,15 @@ from agentgov.contracts.events import ChainHead, Checkpoint
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.keys import load_or_create_key
+from agentgov.streaming.lifecycle import tune_gc
 from agentgov.streaming.producer import ChainedProducer
 from agentgov.streaming.reader import read_batches
 
 log = logging.getLogger("agentgov.audit")
 
 EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
+CAUGHT_UP_S = 0.1
+"""Seal early once the stream has been quiet this long, rather than waiting out the full seal interval."""
 
 
 @dataclass(slots=True)
@@ -76,6 +79,8 @@ class AuditService:
         self.health = Health(producer=self.producer.producer_id)
         self._last = _LastCheckpoint()
         self._projector: AuditProjector | None = None
+        self._maintenance: asyncio.Future[None] | None = None
+        self._applying: asyncio.Future[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; everything committed so far survives any crash."""
@@ -98,7 +103,7 @@ class AuditService:
             self.settings.stream,
             start_seq=start,
             batch=self.settings.batch,
-            idle_every=self.settings.seal_interval_ms / 1000,
+            idle_every=min(self.settings.seal_interval_ms / 1000, CAUGHT_UP_S),
         )
         stopper = asyncio.create_task(stop.wait())
         try:
@@ -119,12 +124,17 @@ class AuditService:
                     if len(projector.segment) >= every:
                         await self._seal(projector)
                 seg = projector.segment
-                if len(seg) and seg.age() * 1000 >= self.settings.seal_interval_ms:
+                caught_up = not nxt.result()  # the reader was idle: nothing more is waiting
+                if len(seg) and (seg.age() * 1000 >= self.settings.seal_interval_ms or caught_up):
                     await self._seal(projector)
         finally:
             stopper.cancel()
             await batches.aclose()
+            await self._drain_writes()
             await self.producer.close()
+            if self._maintenance is not None:
+                with contextlib.suppress(Exception):
+                    await self._maintenance
 
     # -- resume --------------------------------------------------------------------------------------
 
@@ -187,13 +197,37 @@ class AuditService:
                 position=batch.position,
                 producer_heads=self._heads_rows(),
             )
-        await asyncio.to_thread(self.rm.apply, batch)
-        if batch.position:
-            self.health.position = max(self.health.position, batch.position)
+        await self._submit(batch)
         if self._projector is not None:
             c = self._projector.counts
             self.health.messages, self.health.malformed = c["messages"], c["malformed"]
             self.health.broken, self.health.unknown_type = c["broken"], c["unknown_type"]
+
+    async def _submit(self, batch: Batch) -> None:
+        """Commit ``batch`` in a thread while the loop goes on verifying the next one.
+
+        Batches are committed one at a time and in order: this waits for the previous commit (and raises its
+        error) before starting the next. Overlapping SQL with verification measured +10% in bench/audit.py.
+        """
+        await self._drain_writes()
+
+        def done(_: object) -> None:
+            if batch.position:
+                self.health.position = max(self.health.position, batch.position)
+
+        self._applying = asyncio.ensure_future(asyncio.to_thread(self.rm.apply, batch))
+        self._applying.add_done_callback(done)
+
+    async def _drain_writes(self) -> None:
+        """Wait for the commit in flight, if any."""
+        if self._applying is not None:
+            applying, self._applying = self._applying, None
+            await applying
+
+    def _maintain(self) -> None:
+        """Start read-model housekeeping in a thread unless one is still running; never awaited on the hot path."""
+        if self._maintenance is None or self._maintenance.done():
+            self._maintenance = asyncio.ensure_future(asyncio.to_thread(self.rm.maintain))
 
     def _heads_rows(self) -> list[ProducerHeadRow]:
         assert self._projector is not None
@@ -228,8 +262,7 @@ class AuditService:
         )
         cp = sealed.event
         self._last = _LastCheckpoint(number, sealed.digest.hex(), cp.last_seq, ack.seq)
-        await asyncio.to_thread(
-            self.rm.apply,
+        await self._submit(
             Batch(
                 events=[],
                 diagnostics=[],
@@ -248,6 +281,7 @@ class AuditService:
                 ],
             ),
         )
+        self._maintain()
         projector.segment = Segment(first_seq=cp.last_seq + 1)
         projector.segment_producers = set()
         projector.sealed_upto = cp.last_seq
@@ -258,12 +292,19 @@ class AuditService:
 async def serve(settings: AuditSettings, rt: Runtime, stop: asyncio.Event) -> AuditService:
     """Connect, open the read model and key, and run the audit service until ``stop`` is set."""
     read_model = open_read_model(settings.database)
-    key = load_or_create_key(settings.key_file)
-    nc = await connect(rt, name="agentgov-audit")
     try:
-        svc = AuditService(settings, nc, read_model, key)
-        await svc.run(stop)
-        return svc
+        key = load_or_create_key(settings.key_file)
+        nc = await connect(rt, name="agentgov-audit")
+        try:
+            svc = AuditService(settings, nc, read_model, key)
+            tune_gc()
+            await svc.run(stop)
+            return svc
+        finally:
+            try:
+                await nc.drain()
+            except Exception as exc:  # noqa: BLE001 - NATS may be unreachable at shutdown; nothing is pending
+                log.warning("nats drain at shutdown failed (%s); closing", exc)
+                await nc.close()
     finally:
-        await nc.drain()
         read_model.close()

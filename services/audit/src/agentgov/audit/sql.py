@@ -304,6 +304,9 @@ class SqlReadModel(ABC, Generic[ConnT, CurT]):
         """All producer keys in ``producer`` order."""
         return [ProducerKeyRow(*row) for row in self._rows("producer_keys", self._sql.select_producer_keys)]
 
+    def maintain(self) -> None:
+        """Housekeeping off the write path; nothing by default."""
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:

@@ -361,6 +361,10 @@ class ReadModel(Protocol):
         """Every producer's last committed chain head, in ``producer`` order."""
         ...
 
+    def maintain(self) -> None:
+        """Housekeeping off the write path (SQLite: checkpoint the WAL); called when the service is idle."""
+        ...
+
     def producer_keys(self) -> list[ProducerKeyRow]:
         """All producer keys in ``producer`` order."""
         ...
