@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -22,6 +23,9 @@ class AuditSettings(BaseModel, frozen=True):
     seal_interval_ms: int = Field(1000, ge=10, description="...or every T ms when messages are waiting")
     batch: int = Field(1000, ge=1, le=10_000)
     rebuild: bool = False
+    writer: Literal["process", "thread"] = Field(
+        "process", description="commit the read model in a child process (beside verification) or a thread"
+    )
 
     @field_validator("database")
     @classmethod
