@@ -20,32 +20,27 @@ Progress goes to stderr; a table goes to stdout and its last line is one JSON ob
 ``{"verify_seal_eps": …, "offline_verify_eps": …, "floor_publish_eps": …}``.
 
     .venv/bin/python bench/audit.py [--events 200000] [--producers 2]
+
+The phases, meters, table and spawned publishers are the shared harness in ``bench/harness.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import itertools
 import json
-import multiprocessing as mp
 import os
-import queue
 import random
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client
-from nats.js import api
 from nats.js.client import JetStreamContext
 
 from agentgov.audit.domain import ChainVerifier
@@ -56,7 +51,6 @@ from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store_sqlite import SqliteReadModel
 from agentgov.audit.verify import Report, verify_messages
 from agentgov.contracts import subjects
-from agentgov.contracts.chain import ChainWriter
 from agentgov.contracts.envelope import GENESIS, Event
 from agentgov.contracts.events import (
     Action,
@@ -70,23 +64,20 @@ from agentgov.contracts.ids import uuid7
 from agentgov.contracts.streams import CHECKPOINTS, GOV
 from agentgov.streaming.lifecycle import tune_gc
 from agentgov.streaming.natsconf import connect
-from agentgov.streaming.producer import MSG_ID, ChainedProducer
+from agentgov.streaming.producer import ChainedProducer
 from agentgov.streaming.reader import StoredMsg, last_seq, read_batches
 from agentgov.streaming.server import EmbeddedNats, binary_version
 from agentgov.streaming.streams import ensure_streams
+
+# Run as a script: the repo root on the path makes `bench.harness` importable here, in spawned workers and to mypy.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import Meter, Phase, floor_stream, log, print_table, publish_phase
 
 TARGET_VERIFY_SEAL_EPS = 20_000
 AGENTS = 50
 TEAMS = 5
 ORG = "acme"
-FLOOR_STREAM = "BENCH_FLOOR"
 SEAL_EVERY = 1000  # the audit service's default (AuditSettings.seal_every)
-
-
-def log(msg: str) -> None:
-    """A progress line on stderr."""
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
 
 # -- realistic events ----------------------------------------------------------------------------------
 
@@ -174,154 +165,6 @@ def make_events(n: int, seed: int) -> list[tuple[str, Event]]:
         )
         out.append((subjects.decision(agent), decided))
     return out
-
-
-# -- the publishing processes (spawned) ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PublishResult:
-    """What one publishing process did: messages, its own start/end (monotonic, shared on Linux), CPU."""
-
-    n: int
-    start: float
-    end: float
-    cpu: float
-    payload_bytes: int
-
-
-FLOOR_KINDS = ("raw", "msgid")
-"""Floor publishers: pre-built payloads with no headers (``raw``) or with a unique ``Nats-Msg-Id``."""
-
-
-def publish_worker(kind: str, url: str, n: int, seed: int, barrier: Barrier, results: Any, index: int) -> None:
-    """Process entry point: ``kind`` is ``"chained"`` (a ChainedProducer) or one of :data:`FLOOR_KINDS`."""
-    results.put((index, asyncio.run(_publish(kind, url, n, seed, barrier))))
-
-
-async def _publish(kind: str, url: str, n: int, seed: int, barrier: Barrier) -> PublishResult:
-    events = make_events(n, seed)
-    nc = await connect(url, name=f"bench-{kind}-{seed}")
-    try:
-        js = nc.jetstream()
-        if kind in FLOOR_KINDS:
-            # The same bytes a producer would send (sealed and signed here, untimed), to a scratch stream.
-            writer = ChainWriter(Ed25519PrivateKey.generate(), f"floor-{seed}", role="policy")
-            payloads = []
-            for _, ev in events:
-                sealed = writer.seal(ev)
-                writer.advance(sealed)
-                payloads.append(sealed.payload)
-            del events
-            subject, size = f"bench.floor.{seed}", sum(map(len, payloads))
-            ids = [{MSG_ID: f"floor-{seed}-{i}"} if kind == "msgid" else None for i in range(n)]
-            _settle_heap()
-            await asyncio.to_thread(barrier.wait)
-            start, cpu0 = time.monotonic(), time.process_time()
-            futures = [await js.publish_async(subject, p, headers=h) for p, h in zip(payloads, ids, strict=True)]
-            await asyncio.wait_for(asyncio.gather(*futures), 60)
-        else:
-            producer = ChainedProducer(js, Ed25519PrivateKey.generate(), role="policy")
-            await producer.register()
-            _settle_heap()
-            await asyncio.to_thread(barrier.wait)
-            start, cpu0 = time.monotonic(), time.process_time()
-            size = 0
-            for subject, ev in events:
-                size += len((await producer.publish_nowait(subject, ev)).payload)
-            await producer.flush()
-        end = time.monotonic()
-        return PublishResult(n, start, end, time.process_time() - cpu0, size)
-    finally:
-        await nc.close()
-
-
-def _settle_heap() -> None:
-    """Keep the pre-built events out of the cyclic GC's way, so it does not bill their scans to the run."""
-    gc.collect()
-    gc.freeze()
-
-
-def run_publishers(kind: str, url: str, counts: Sequence[int], seed: int) -> list[PublishResult]:
-    """Run one spawned process per count, started together behind a barrier; wait for all of them."""
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(len(counts))
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=publish_worker, args=(kind, url, n, seed + i, barrier, results, i), daemon=True)
-        for i, n in enumerate(counts)
-    ]
-    for p in procs:
-        p.start()
-    out: dict[int, PublishResult] = {}
-    while len(out) < len(procs):
-        if any(p.exitcode not in (None, 0) for p in procs):
-            raise RuntimeError(f"a {kind} publisher failed: exit codes {[p.exitcode for p in procs]}")
-        try:
-            index, res = results.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        out[index] = res
-    for p in procs:
-        p.join(30)
-    return [out[i] for i in range(len(procs))]
-
-
-def aggregate_eps(results: Sequence[PublishResult]) -> float:
-    """Messages of all processes over the wall time from the first start to the last end."""
-    wall = max(r.end for r in results) - min(r.start for r in results)
-    return sum(r.n for r in results) / wall
-
-
-# -- measuring ----------------------------------------------------------------------------------------
-
-
-def proc_cpu(pid: int | None) -> float:
-    """User + system CPU seconds of a process from /proc (0 when unavailable)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(slots=True)
-class Phase:
-    """One measured phase: messages, wall seconds, CPU of this process and of nats-server, latencies."""
-
-    name: str
-    n: int = 0
-    wall: float = 0.0
-    cpu_self: float | None = None
-    cpu_nats: float | None = None
-    latency_label: str = ""
-    latencies: list[float] = field(default_factory=list)
-    note: str = ""
-
-    @property
-    def eps(self) -> float:
-        """Messages per second."""
-        return self.n / self.wall if self.wall else 0.0
-
-
-class Meter:
-    """Wall clock and CPU (this process, nats-server) between ``start()`` and ``stop()``."""
-
-    def __init__(self, nats_pid: int | None) -> None:
-        self.nats_pid = nats_pid
-        self.t0 = self.c0 = self.s0 = 0.0
-
-    def start(self) -> Meter:
-        self.t0, self.c0, self.s0 = time.monotonic(), time.process_time(), proc_cpu(self.nats_pid)
-        return self
-
-    def stop(self, phase: Phase) -> Phase:
-        phase.wall = time.monotonic() - self.t0
-        phase.cpu_self = time.process_time() - self.c0
-        phase.cpu_nats = proc_cpu(self.nats_pid) - self.s0
-        return phase
 
 
 async def read_floor(js: JetStreamContext, until: int, nats_pid: int | None) -> Phase:
@@ -463,18 +306,6 @@ async def offline_verify(
     return phase, report
 
 
-async def floor_stream(js: JetStreamContext) -> None:
-    """The scratch stream for the raw publish floor: file storage like GOV, same duplicate window."""
-    await js.add_stream(
-        api.StreamConfig(
-            name=FLOOR_STREAM,
-            subjects=["bench.floor.>"],
-            storage=api.StorageType.FILE,
-            duplicate_window=600.0,
-        )
-    )
-
-
 async def register_agents(js: JetStreamContext) -> None:
     """The operator's AgentRegistered events for a0..a49, as a real deployment would have first."""
     async with ChainedProducer(js, Ed25519PrivateKey.generate(), role="operator") as p:
@@ -484,49 +315,6 @@ async def register_agents(js: JetStreamContext) -> None:
                 AgentRegistered(agent=f"a{i}", team=f"t{i % TEAMS}", org=ORG, trust=60),
             )
         await p.flush()
-
-
-# -- output ---------------------------------------------------------------------------------------------
-
-
-def _ms(xs: list[float], q: float) -> str:
-    if not xs:
-        return "-"
-    if len(xs) == 1:
-        return f"{xs[0] * 1000:.2f}"
-    return f"{statistics.quantiles(xs, n=100, method='inclusive')[round(q) - 1] * 1000:.2f}"
-
-
-def _pct(cpu: float | None, wall: float) -> str:
-    return "-" if cpu is None or not wall else f"{100 * cpu / wall:.0f}%"
-
-
-def print_table(phases: list[Phase], floor: float, header: str) -> None:
-    """The human-readable table: rate, rate relative to the publish floor, latencies, CPU."""
-    print(header)
-    rows = [("what", "events/s", "× floor", "p50 ms", "p99 ms", "latency of", "cpu py", "cpu nats")]
-    rows += [
-        (
-            p.name,
-            f"{p.eps:,.0f}",
-            f"{p.eps / floor:.2f}" if floor else "-",
-            _ms(p.latencies, 50),
-            _ms(p.latencies, 99),
-            p.latency_label or "-",
-            _pct(p.cpu_self, p.wall),
-            _pct(p.cpu_nats, p.wall),
-        )
-        for p in phases
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, r in enumerate(rows):
-        cells = [c.ljust(w) if j in (0, 5) else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True))]
-        print("  ".join(cells).rstrip())
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    for p in phases:
-        if p.note:
-            print(f"  {p.name.strip()}: {p.note}")
 
 
 # -- main -----------------------------------------------------------------------------------------------
@@ -546,17 +334,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             phases: list[Phase] = []
 
             def publish(name: str, kind: str, counts: list[int], seed: int) -> Phase:
-                log(f"{name}: {len(counts)} process(es), {sum(counts):,} messages")
-                s0 = proc_cpu(server.pid)
-                rs = run_publishers(kind, server.url, counts, seed)
-                wall = max(r.end for r in rs) - min(r.start for r in rs)
-                phase = Phase(name, n=sum(counts), wall=wall, cpu_self=sum(r.cpu for r in rs))
-                phase.cpu_nats = proc_cpu(server.pid) - s0
-                each = ", ".join(f"{r.n / (r.end - r.start):,.0f}/s" for r in rs)
-                size = sum(r.payload_bytes for r in rs) / phase.n
-                phase.note = (f"each process {each}; " if len(rs) > 1 else "") + f"{size:.0f} bytes/message"
+                phase = publish_phase(name, kind, server.url, server.pid, counts, seed, make_events)
                 phases.append(phase)
-                log(f"{name}: {phase.eps:,.0f}/s")
                 return phase
 
             floor = publish("raw publish_async, 1 process (THE FLOOR)", "raw", [args.events], 1000)

@@ -1,0 +1,1 @@
+"""agentgov benchmarks (a package so workers spawned by the benchmarks import their helpers by name)."""
