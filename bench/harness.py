@@ -205,12 +205,6 @@ def run_publishers(
     return [out[i] for i in range(len(procs))]
 
 
-def aggregate_eps(results: Sequence[PublishResult]) -> float:
-    """Messages of all processes over the wall time from the first start to the last end."""
-    wall = max(r.end for r in results) - min(r.start for r in results)
-    return sum(r.n for r in results) / wall
-
-
 def publish_phase(
     name: str, kind: str, url: str, nats_pid: int | None, counts: list[int], seed: int, make_events: EventFactory
 ) -> Phase:

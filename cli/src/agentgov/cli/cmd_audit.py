@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from agentgov.audit import bundle as bundles
 from agentgov.audit.errors import AuditError
 from agentgov.audit.settings import AuditSettings
@@ -321,7 +319,3 @@ def query_cmd(args: argparse.Namespace) -> int:
         return 1
     finally:
         rm.close()
-
-
-def _jsonl(obj: Any) -> None:
-    sys.stdout.write(msgspec.json.encode(obj).decode() + "\n")

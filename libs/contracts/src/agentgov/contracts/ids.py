@@ -39,11 +39,6 @@ def check_token(kind: str, value: object) -> str:
     raise InvalidIdError(kind, value, "use letters, digits, '_' and '-', starting with a letter or digit")
 
 
-def is_token(value: object) -> bool:
-    """True when ``value`` is a subject-safe id."""
-    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
-
-
 _last_ms = 0
 _last_rand = 0
 

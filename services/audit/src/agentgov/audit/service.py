@@ -27,8 +27,9 @@ from agentgov.audit.seal import Segment, build_checkpoint
 from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store import Batch, CheckpointRow, ProducerHeadRow, ReadModel, open_read_model
 from agentgov.audit.writer import ProcessWriter, ThreadWriter, Writer
-from agentgov.contracts import codec, subjects
+from agentgov.contracts import codec, crypto, merkle, subjects
 from agentgov.contracts.envelope import GENESIS
+from agentgov.contracts.errors import DecodeError
 from agentgov.contracts.events import ChainHead, Checkpoint
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
@@ -160,6 +161,7 @@ class AuditService:
                 position + 1,
             )
         segment = Segment(first_seq=self._last.last_seq + 1)
+        producers: set[str] = set()
         if position > self._last.last_seq:
             # Re-read what was indexed but not yet sealed, so the next checkpoint covers it.
             async for msgs in read_batches(
@@ -170,13 +172,15 @@ class AuditService:
                 batch=self.settings.batch,
             ):
                 for m in msgs:
-                    from agentgov.contracts import merkle  # noqa: PLC0415 - only on this cold path
-
                     segment.add(m.seq, merkle.leaf_hash(m.data))
+                    with contextlib.suppress(DecodeError):
+                        producers.add(codec.decode_envelope(codec.split_lazy(m.data)[0]).chain.producer)
         self.health.position = position
         self.health.sealed_upto = self._last.last_seq
         self.health.checkpoints = self._last.number
-        return AuditProjector(verifier, segment, sealed_upto=self._last.last_seq)
+        projector = AuditProjector(verifier, segment, sealed_upto=self._last.last_seq)
+        projector.segment_producers = producers & set(verifier.producers)
+        return projector
 
     async def _last_checkpoint(self) -> _LastCheckpoint:
         try:
@@ -187,8 +191,6 @@ class AuditService:
         cp = codec.decode_event(body)
         if not isinstance(cp, Checkpoint):
             raise RuntimeError(f"{self.settings.checkpoint_stream} holds a {type(cp).__name__}, not a checkpoint")
-        from agentgov.contracts import crypto  # noqa: PLC0415
-
         return _LastCheckpoint(cp.chain.seq, crypto.event_hash(body).hex(), cp.last_seq, raw.seq or 0)
 
     # -- writing -------------------------------------------------------------------------------------

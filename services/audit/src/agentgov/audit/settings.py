@@ -8,14 +8,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from agentgov.contracts.streams import CHECKPOINTS, GOV
+from agentgov.contracts.streams import AUDIT_CONSUMER, CHECKPOINTS
 from agentgov.streaming import home
 
 
 class AuditSettings(BaseModel, frozen=True):
     """How the audit service runs."""
 
-    stream: str = GOV
+    stream: str = AUDIT_CONSUMER.stream
     checkpoint_stream: str = CHECKPOINTS
     database: str = Field(description="SQLite path or postgresql:// URL of the read model")
     key_file: Path = Field(description="the audit producer's Ed25519 key (created on first run)")
