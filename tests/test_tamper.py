@@ -26,6 +26,7 @@ from agentgov.audit.store import open_read_model
 from agentgov.cli.main import main
 from agentgov.contracts import subjects
 from agentgov.contracts.chain import ChainWriter
+from agentgov.contracts.events import ActionDecided, ProducerKeyRegistered
 from agentgov.contracts.streams import CHECKPOINT_STREAM, GOV_STREAM, StreamSpec
 from agentgov.streaming.keys import load_or_create_key
 from agentgov.streaming.producer import ChainedProducer
@@ -364,3 +365,82 @@ def test_a_tampered_bundle_names_the_first_bad_sequence(
     _edit(bundle, change)
     code, report = _verify(capsys, "--bundle", str(bundle))
     assert code == 1 and report["first_bad_seq"] == expected, report
+
+
+# -- who sealed it -------------------------------------------------------------------------------------
+
+
+def _resealed(clean: Clean) -> tuple[list[tuple[str, bytes]], list[StoredMsg]]:
+    """The clean stream with one decision changed and every chain and checkpoint re-signed by new keys.
+
+    This is what someone holding the whole store (or a bundle) can fabricate: internally consistent, so
+    only a pinned audit key tells it apart.
+    """
+    from agentgov.audit.seal import Segment, build_checkpoint
+    from agentgov.contracts import codec, merkle
+    from agentgov.contracts.envelope import GENESIS
+
+    writers: dict[str, ChainWriter] = {}
+    out: list[tuple[str, bytes]] = []
+    for m in clean.gov:
+        try:
+            body, _ = codec.split(m.data)
+            ev = codec.decode_event(body)
+        except Exception:
+            out.append((m.subject, m.data))
+            continue
+        producer = ev.chain.producer
+        if isinstance(ev, ProducerKeyRegistered):
+            w = writers[producer] = ChainWriter(Ed25519PrivateKey.generate(), producer, role=ev.role)
+            ev = w.registration()
+        w = writers[producer]
+        if b"cmd 042" in body and isinstance(ev, ActionDecided):
+            ev = msgspec.structs.replace(ev, verdict="allow", action=msgspec.structs.replace(ev.action, target="ok"))
+        sealed = w.seal(ev)
+        w.advance(sealed)
+        out.append((m.subject, sealed.payload))
+    audit_writer = next(w for w in writers.values() if w.role == "audit")
+    cps: list[StoredMsg] = []
+    prev, first = GENESIS, 1
+    for n, cp_msg in enumerate(clean.checkpoints, start=1):
+        old = codec.decode_event(codec.split(cp_msg.data)[0])
+        seg = Segment(first_seq=first)
+        for seq in range(first, old.last_seq + 1):  # type: ignore[union-attr]
+            seg.add(seq, merkle.leaf_hash(out[seq - 1][1]))
+        s = build_checkpoint(
+            seg,
+            stream="GOV",
+            number=n,
+            prev=prev,
+            heads=[],
+            signer=old.signer,  # type: ignore[union-attr]
+            key=audit_writer.key,
+        )
+        cps.append(StoredMsg(n, cp_msg.subject, s.payload, 0))
+        prev, first = s.digest.hex(), old.last_seq + 1  # type: ignore[union-attr]
+    return out, cps
+
+
+def test_a_re_signed_forgery_passes_unpinned_and_fails_against_the_trusted_audit_key(
+    clean: Clean, copy_to_server: CopyToServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Re-signing everything with new keys fools integrity checks alone; --trust with the real audit key does not."""
+    real = json.loads(clean.checkpoints[0].data)["event"]["signer"]
+    real_reg = next(m for m in clean.gov if m.subject == f"gov.registry.{real}")
+    from agentgov.contracts import codec, crypto
+
+    registration = codec.decode_event(codec.split(real_reg.data)[0])
+    assert isinstance(registration, ProducerKeyRegistered)
+    real_key = crypto.key_id(registration.public_key)
+    url_clean = copy_to_server(_pairs(clean.gov), clean.checkpoints)
+    code, report = _verify(capsys, "--nats-url", url_clean, "--trust", real_key)
+    assert code == 0, report
+    assert report["signer_keys"] == [real_key]
+    forged, cps = _resealed(clean)
+    url = copy_to_server(forged, cps)
+    code, report = _verify(capsys, "--nats-url", url)
+    assert code == 0, report  # internally consistent: integrity alone cannot tell
+    assert report["signer_keys"] != [real_key]
+    code, report = _verify(capsys, "--nats-url", url, "--trust", real_key)
+    assert code == 1
+    assert "not a trusted key" in json.dumps(report["checkpoint_problems"])

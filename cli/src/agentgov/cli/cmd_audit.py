@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -66,6 +67,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--all-signatures",
         action="store_true",
         help="check every event's signature, not only each producer's head per checkpoint (slower)",
+    )
+    v.add_argument(
+        "--trust",
+        action="append",
+        metavar="KEY_ID",
+        help="pin the audit key(s) whose checkpoints you trust (key ids as printed by `agentgov up`; repeatable; "
+        "default $AGENTGOV_TRUSTED_AUDIT_KEYS). Without it the keys are taken from the stream or bundle itself, "
+        "which proves integrity but not who sealed it.",
     )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.add_argument("--quiet", action="store_true", help="no progress output")
@@ -143,9 +152,10 @@ def verify_cmd(args: argparse.Namespace) -> int:
 
 
 async def _verify(args: argparse.Namespace) -> Report:
+    trusted = _trusted(args)
     if args.bundle:
         b = bundles.read(args.bundle)
-        return await bundles.verify_bundle(b, all_signatures=args.all_signatures)
+        return await bundles.verify_bundle(b, all_signatures=args.all_signatures, trusted=trusted)
     nc = await connect(runtime_from(args), name="agentgov-verify")
     try:
         js = nc.jetstream()
@@ -160,6 +170,7 @@ async def _verify(args: argparse.Namespace) -> Report:
             stream=args.stream,
             all_signatures=args.all_signatures,
             progress=progress,
+            trusted=trusted,
         )
         progress.done()
         if not args.json and not args.quiet:
@@ -168,6 +179,13 @@ async def _verify(args: argparse.Namespace) -> Report:
         return report
     finally:
         await nc.close()
+
+
+def _trusted(args: argparse.Namespace) -> frozenset[str] | None:
+    ids = [k.strip() for k in args.trust or [] for k in k.split(",")]
+    ids += [k.strip() for k in os.environ.get("AGENTGOV_TRUSTED_AUDIT_KEYS", "").split(",")] if not ids else []
+    ids = [k for k in ids if k]
+    return frozenset(ids) if ids else None
 
 
 async def _all(js: Any, stream: str) -> list[StoredMsg]:

@@ -12,6 +12,7 @@ from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store import open_read_model
 from agentgov.cli import demo
 from agentgov.cli.output import error, note
+from agentgov.contracts.crypto import key_id
 from agentgov.contracts.streams import STREAMS
 from agentgov.streaming import home
 from agentgov.streaming.connect import connect
@@ -124,6 +125,7 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
         task = asyncio.create_task(svc.run(stop), name="audit")
         task.add_done_callback(lambda _: stop.set())
         note(f"audit service: producer {svc.producer.producer_id}, read model {settings.database}")
+        note(f"audit key id: {key_id(svc.producer.public_key)} (auditors pin it: agentgov audit verify --trust <id>)")
         code = 0
         if not args.no_demo and not stop.is_set():
             lines: list[str] = []

@@ -44,6 +44,8 @@ def report(r: Report, *, as_json: bool, source: str) -> None:
                     "checkpoint_problems": [
                         {"checkpoint": c.number, "detail": c.detail} for c in r.checkpoint_problems
                     ],
+                    "signer_keys": sorted(r.signer_keys),
+                    "trusted_keys": sorted(r.trusted) if r.trusted is not None else None,
                 }
             ).decode()
             + "\n"
@@ -61,6 +63,9 @@ def report(r: Report, *, as_json: bool, source: str) -> None:
             + (f"; {len(undiagnosed)} not yet diagnosed by the audit service" if undiagnosed else ""),
             file=out,
         )
+    if r.signer_keys:
+        pinned = "pinned with --trust" if r.trusted is not None else "NOT pinned: pass --trust <key id> to require it"
+        print(f"sealed by:    audit key {', '.join(sorted(r.signer_keys))} ({pinned})", file=out)
     if r.ok:
         print("result:       OK: every chain, signature and checkpoint verifies", file=out)
         return

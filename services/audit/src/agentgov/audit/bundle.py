@@ -146,7 +146,9 @@ def read(path: Path) -> Bundle:
 # -- verifying -----------------------------------------------------------------------------------------
 
 
-async def verify_bundle(bundle: Bundle, *, all_signatures: bool = False) -> Report:
+async def verify_bundle(
+    bundle: Bundle, *, all_signatures: bool = False, trusted: frozenset[str] | None = None
+) -> Report:
     """Verify a bundle with nothing but itself: keys, checkpoints, proofs, and for a complete one, chains."""
     events = sorted(bundle.events, key=lambda ln: ln.seq)
     keys = [msg_of(k) for k in bundle.keys]
@@ -163,17 +165,20 @@ async def verify_bundle(bundle: Bundle, *, all_signatures: bool = False) -> Repo
             stream=bundle.header.stream,
             all_signatures=all_signatures,
             keys=keys,
+            trusted=trusted,
         )
     else:
-        report = await _verify_excerpt(events, cps, keys, bundle.header.stream)
+        report = await _verify_excerpt(events, cps, keys, bundle.header.stream, trusted)
     report.problems.extend(_check_proofs(events, cps))
     report.problems.sort(key=lambda p: p.stream_seq)
     return report
 
 
-async def _verify_excerpt(events: list[Line], cps: list[StoredMsg], keys: list[StoredMsg], stream: str) -> Report:
+async def _verify_excerpt(
+    events: list[Line], cps: list[StoredMsg], keys: list[StoredMsg], stream: str, trusted: frozenset[str] | None
+) -> Report:
     """A filtered bundle: each event signed by a registered key; links checked where neighbours are present."""
-    report = Report()
+    report = Report(trusted=trusted)
     sealed = parse_checkpoints(cps, report, anchored=True)
     report.checkpoints = len(sealed)
     report.sealed_upto = sealed[-1].cp.last_seq if sealed else 0

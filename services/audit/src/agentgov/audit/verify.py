@@ -50,6 +50,10 @@ class Report:
     last_seq: int = 0
     problems: list[Problem] = field(default_factory=list)
     checkpoint_problems: list[CheckpointProblem] = field(default_factory=list)
+    signer_keys: set[str] = field(default_factory=set)
+    """Key ids of the audit keys that signed the checkpoints."""
+    trusted: frozenset[str] | None = None
+    """The audit key ids the caller pinned (None: keys were taken from the stream itself)."""
 
     @property
     def ok(self) -> bool:
@@ -126,13 +130,14 @@ async def verify_messages(
     all_signatures: bool = False,
     progress: Callable[[int], None] | None = None,
     keys: Iterable[StoredMsg] = (),
+    trusted: frozenset[str] | None = None,
 ) -> Report:
     """Verify GOV (as batches, in order) against the checkpoint stream's messages.
 
     ``keys``: producer registrations from outside the messages (a bundle's key section); giving them
     verifies the messages as an anchored excerpt rather than a whole stream.
     """
-    report = Report()
+    report = Report(trusted=trusted)
     anchored = bool(keys)
     sealed = parse_checkpoints(checkpoint_msgs, report, anchored=anchored)
     report.checkpoints = len(sealed)
@@ -220,6 +225,11 @@ def _note_diagnosis(data: bytes, report: Report) -> None:
 
 
 def check_signers(sealed: list[_Sealed], verifier: ChainVerifier, report: Report) -> None:
+    """Each checkpoint must be signed by a registered audit key (one of ``report.trusted`` when pinned)."""
+    if report.trusted is not None and report.messages and not sealed:
+        report.checkpoint_problems.append(
+            CheckpointProblem(0, 0, "no checkpoint at all, so nothing is sealed by a trusted audit key")
+        )
     for s in sealed:
         st = verifier.producers.get(s.cp.signer)
         if st is None:
@@ -234,6 +244,13 @@ def check_signers(sealed: list[_Sealed], verifier: ChainVerifier, report: Report
             )
         elif not crypto.is_valid(st.key, s.sig, s.digest):
             report.checkpoint_problems.append(CheckpointProblem(s.number, s.stream_seq, "signature does not verify"))
+        else:
+            kid = crypto.key_id(st.public_key)
+            report.signer_keys.add(kid)
+            if report.trusted is not None and kid not in report.trusted:
+                report.checkpoint_problems.append(
+                    CheckpointProblem(s.number, s.stream_seq, f"signed by audit key {kid}, which is not a trusted key")
+                )
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
