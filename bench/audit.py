@@ -65,7 +65,7 @@ from agentgov.contracts.streams import CHECKPOINTS, GOV
 from agentgov.streaming.lifecycle import tune_gc
 from agentgov.streaming.natsconf import connect
 from agentgov.streaming.producer import ChainedProducer
-from agentgov.streaming.reader import StoredMsg, last_seq, read_batches
+from agentgov.streaming.reader import last_seq, read_all, read_batches
 from agentgov.streaming.server import EmbeddedNats, binary_version
 from agentgov.streaming.streams import ensure_streams
 
@@ -285,9 +285,7 @@ async def offline_verify(
     """``agentgov audit verify`` as the CLI runs it: checkpoints first, then the whole stream."""
     stamps: list[float] = []
     meter = Meter(nats_pid).start()
-    cps: list[StoredMsg] = []
-    async for b in read_batches(js, CHECKPOINTS, until_seq=await last_seq(js, CHECKPOINTS)):
-        cps.extend(b)
+    cps = await read_all(js, CHECKPOINTS)
     report = await verify_messages(
         read_batches(js, GOV, until_seq=until),
         cps,

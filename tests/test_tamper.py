@@ -30,7 +30,7 @@ from agentgov.contracts.events import ActionDecided, ProducerKeyRegistered
 from agentgov.contracts.streams import CHECKPOINT_STREAM, GOV_STREAM, StreamSpec
 from agentgov.streaming.keys import load_or_create_key
 from agentgov.streaming.producer import ChainedProducer
-from agentgov.streaming.reader import StoredMsg, last_seq, read_batches
+from agentgov.streaming.reader import StoredMsg, last_seq, read_all
 from agentgov.streaming.server import EmbeddedNats, free_port
 from agentgov.streaming.streams import ensure_streams
 from agentgov.testing.chains import decision, spend
@@ -88,10 +88,8 @@ async def _build(url: str, tmp: Path) -> Clean:
     rm.close()
     for i in range(5):
         await p.publish(subjects.decision("a1"), decision("a1", target=f"tail {i}"))
-    gov = [m async for b in read_batches(js, "GOV", until_seq=await last_seq(js, "GOV")) for m in b]
-    cps = [
-        m async for b in read_batches(js, "GOV_CHECKPOINTS", until_seq=await last_seq(js, "GOV_CHECKPOINTS")) for m in b
-    ]
+    gov = await read_all(js, "GOV")
+    cps = await read_all(js, "GOV_CHECKPOINTS")
     await nc.close()
     return Clean(gov, cps)
 

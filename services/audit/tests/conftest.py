@@ -16,7 +16,7 @@ from agentgov.audit.service import AuditService
 from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store import ReadModel, open_read_model
 from agentgov.streaming.producer import ChainedProducer
-from agentgov.streaming.reader import StoredMsg, last_seq, read_batches
+from agentgov.streaming.reader import last_seq
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -97,11 +97,3 @@ async def producer(js: JetStreamContext, role: str = "policy") -> ChainedProduce
     p = ChainedProducer(js, Ed25519PrivateKey.generate(), role=role)
     await p.register()
     return p
-
-
-async def read_all(js: JetStreamContext, stream: str) -> list[StoredMsg]:
-    """Every message now in a stream."""
-    out: list[StoredMsg] = []
-    async for batch in read_batches(js, stream, until_seq=await last_seq(js, stream)):
-        out.extend(batch)
-    return out

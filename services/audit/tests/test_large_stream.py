@@ -11,10 +11,10 @@ from nats.js.client import JetStreamContext
 from agentgov.audit.bundle import Selection, export, verify_bundle
 from agentgov.audit.verify import verify_messages
 from agentgov.contracts import subjects
-from agentgov.streaming.reader import last_seq, read_batches
+from agentgov.streaming.reader import last_seq, read_all, read_batches
 from agentgov.testing.chains import decision, spend
 
-from .conftest import StartAudit, producer, read_all
+from .conftest import StartAudit, producer
 
 
 @pytest.mark.slow

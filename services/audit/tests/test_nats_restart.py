@@ -7,17 +7,17 @@ from pathlib import Path
 
 from agentgov.audit.service import AuditService
 from agentgov.audit.store import EventQuery, open_read_model
-from agentgov.audit.verify import verify_messages
+from agentgov.audit.verify import verify_stream
 from agentgov.contracts import subjects
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.keys import load_or_create_key
-from agentgov.streaming.reader import last_seq, read_batches
+from agentgov.streaming.reader import last_seq
 from agentgov.streaming.streams import ensure_streams
 from agentgov.testing.chains import decision
 from agentgov.testing.nats import NatsServerFactory
 
-from .conftest import producer, read_all, settings_for
+from .conftest import producer, settings_for
 
 
 async def test_audit_survives_a_nats_restart(nats_server_factory: NatsServerFactory, tmp_path: Path) -> None:
@@ -59,9 +59,7 @@ async def test_audit_survives_a_nats_restart(nats_server_factory: NatsServerFact
     assert rm.position() == gov_last
     assert rm.count(EventQuery()) == gov_last
     assert rm.count(EventQuery(agent="a2")) == 300
-    report = await verify_messages(
-        read_batches(js, "GOV", until_seq=gov_last), await read_all(js, "GOV_CHECKPOINTS"), gov_last_seq=gov_last
-    )
+    report = await verify_stream(js)
     assert report.ok, report.problems[:3]
     rm.close()
     await nc.close()

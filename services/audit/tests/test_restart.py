@@ -13,13 +13,13 @@ from pathlib import Path
 from nats.js.client import JetStreamContext
 
 from agentgov.audit.store import EventQuery, open_read_model
-from agentgov.audit.verify import verify_messages
+from agentgov.audit.verify import verify_stream
 from agentgov.contracts import codec, subjects
 from agentgov.streaming.natsconf import Credential
-from agentgov.streaming.reader import last_seq, read_batches
+from agentgov.streaming.reader import last_seq, read_all
 from agentgov.testing.chains import decision
 
-from .conftest import producer, read_all
+from .conftest import producer
 
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -99,11 +99,7 @@ async def test_kill_9_mid_stream_then_restart_loses_and_duplicates_nothing(
     assert [c.chain.seq for c in cps] == list(range(1, len(cps) + 1))
     ranges = [(c.first_seq, c.last_seq) for c in cps]  # type: ignore[union-attr]
     assert ranges[0][0] == 1 and all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ranges))
-    report = await verify_messages(
-        read_batches(gov, "GOV", until_seq=await last_seq(gov, "GOV")),
-        await read_all(gov, "GOV_CHECKPOINTS"),
-        gov_last_seq=await last_seq(gov, "GOV"),
-    )
+    report = await verify_stream(gov)
     assert report.ok, report.problems
 
 

@@ -11,23 +11,14 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
 from agentgov.audit.store import EventQuery
-from agentgov.audit.verify import verify_messages
+from agentgov.audit.verify import verify_stream
 from agentgov.contracts import PayloadTooLargeError, codec, subjects
 from agentgov.contracts.chain import ChainWriter
 from agentgov.contracts.events import ChainBroken, Checkpoint, MalformedEvent
-from agentgov.streaming.reader import last_seq, read_batches
+from agentgov.streaming.reader import last_seq, read_all
 from agentgov.testing.chains import decision, spend
 
-from .conftest import StartAudit, producer, read_all
-
-
-async def _verify(js: JetStreamContext) -> object:
-    gov_last = await last_seq(js, "GOV")
-    return await verify_messages(
-        read_batches(js, "GOV", until_seq=gov_last),
-        await read_all(js, "GOV_CHECKPOINTS"),
-        gov_last_seq=gov_last,
-    )
+from .conftest import StartAudit, producer
 
 
 async def test_audit_indexes_diagnoses_and_seals(gov: JetStreamContext, start_audit: StartAudit, database: str) -> None:
@@ -60,8 +51,8 @@ async def test_audit_indexes_diagnoses_and_seals(gov: JetStreamContext, start_au
     assert (
         malformed[0].stream_seq == diags[0].stream_seq and "garbage" not in msgspec.json.encode(malformed[0]).decode()
     )
-    report = await _verify(gov)
-    assert report.ok, report.problems  # type: ignore[attr-defined]
+    report = await verify_stream(gov)
+    assert report.ok, report.problems
 
 
 async def test_forged_event_gets_a_chain_broken(gov: JetStreamContext, start_audit: StartAudit, tmp_path: Path) -> None:

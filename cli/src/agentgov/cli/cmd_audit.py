@@ -15,7 +15,7 @@ from agentgov.audit import bundle as bundles
 from agentgov.audit.errors import AuditError
 from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store import EventQuery, open_read_model
-from agentgov.audit.verify import Report, verify_messages
+from agentgov.audit.verify import Report, verify_stream
 from agentgov.cli import render
 from agentgov.cli.connection import runtime_from
 from agentgov.cli.output import Progress, error, note
@@ -24,7 +24,7 @@ from agentgov.contracts.ids import check_token
 from agentgov.contracts.streams import CHECKPOINTS, GOV
 from agentgov.streaming.connect import connect
 from agentgov.streaming.errors import StreamingError
-from agentgov.streaming.reader import StoredMsg, last_seq, read_batches
+from agentgov.streaming.reader import StoredMsg, last_seq, read_all, read_batches
 
 VERIFY_HELP = """\
 Re-derive everything from the stored bytes, with no agentgov service running: every producer's hash chain
@@ -159,15 +159,13 @@ async def _verify(args: argparse.Namespace) -> Report:
     nc = await connect(runtime_from(args), name="agentgov-verify")
     try:
         js = nc.jetstream()
-        gov_last = await last_seq(js, args.stream)
-        cps = await _all(js, args.checkpoint_stream)
-        progress = Progress("verifying", gov_last, enabled=not args.quiet and not args.json)
+        total = await last_seq(js, args.stream)
+        progress = Progress("verifying", total, enabled=not args.quiet and not args.json)
         started = time.monotonic()
-        report = await verify_messages(
-            read_batches(js, args.stream, until_seq=gov_last),
-            cps,
-            gov_last_seq=gov_last,
+        report = await verify_stream(
+            js,
             stream=args.stream,
+            checkpoint_stream=args.checkpoint_stream,
             all_signatures=args.all_signatures,
             progress=progress,
             trusted=trusted,
@@ -186,13 +184,6 @@ def _trusted(args: argparse.Namespace) -> frozenset[str] | None:
     ids += [k.strip() for k in os.environ.get("AGENTGOV_TRUSTED_AUDIT_KEYS", "").split(",")] if not ids else []
     ids = [k for k in ids if k]
     return frozenset(ids) if ids else None
-
-
-async def _all(js: Any, stream: str) -> list[StoredMsg]:
-    out: list[StoredMsg] = []
-    async for batch in read_batches(js, stream, until_seq=await last_seq(js, stream)):
-        out.extend(batch)
-    return out
 
 
 # -- export --------------------------------------------------------------------------------------------
@@ -229,7 +220,7 @@ async def _export(args: argparse.Namespace, selection: bundles.Selection) -> bun
     try:
         js = nc.jetstream()
         gov_last = await last_seq(js, args.stream)
-        cps = await _all(js, args.checkpoint_stream)
+        cps = await read_all(js, args.checkpoint_stream)
         progress = Progress("reading", gov_last)
 
         async def batches() -> AsyncIterator[list[StoredMsg]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,8 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
                 note(f"stream {r.name}: {r.action}")
         note(DURABILITY)
         settings = AuditSettings.from_env(
-            key_file=base / "keys" / "audit.ed25519", database=None if _env_db() else str(base / "audit.db")
+            key_file=base / "keys" / "audit.ed25519",
+            database=os.environ.get("AGENTGOV_DATABASE_URL") or str(base / "audit.db"),
         )
         audit_rt = (
             rt
@@ -162,9 +164,3 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
     finally:
         remove()
         await admin.close()
-
-
-def _env_db() -> bool:
-    import os  # noqa: PLC0415
-
-    return bool(os.environ.get("AGENTGOV_DATABASE_URL"))

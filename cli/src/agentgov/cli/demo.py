@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agentgov.audit.service import Health
-from agentgov.audit.verify import Report, verify_messages
+from agentgov.audit.verify import Report, verify_stream
 from agentgov.contracts import subjects
 from agentgov.contracts.events import (
     Action,
@@ -32,7 +32,7 @@ from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.natsconf import NatsUsers
 from agentgov.streaming.producer import ChainedProducer
-from agentgov.streaming.reader import StoredMsg, last_seq, read_batches
+from agentgov.streaming.reader import last_seq
 
 ORG, TEAM = "acme", "payments"
 
@@ -122,11 +122,7 @@ async def run(rt: Runtime, users: NatsUsers, health: Health, stopped: asyncio.Ev
         # polls the audit service's health, which has no event to wait on
         while health.sealed_upto < target and time.monotonic() < deadline and not stopped.is_set():
             await asyncio.sleep(0.1)
-        gov_last = await last_seq(js, "GOV")
-        cps: list[StoredMsg] = []
-        async for b in read_batches(js, "GOV_CHECKPOINTS", until_seq=await last_seq(js, "GOV_CHECKPOINTS")):
-            cps.extend(b)
-        return await verify_messages(read_batches(js, "GOV", until_seq=gov_last), cps, gov_last_seq=gov_last)
+        return await verify_stream(js)
     finally:
         for nc in (operator, policy, collector, agent):
             await nc.close()

@@ -114,3 +114,11 @@ async def read_batches(
     finally:
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
+
+
+async def read_all(js: JetStreamContext, stream: str) -> list[StoredMsg]:
+    """Every message in the stream now, in order (for small streams such as the checkpoints)."""
+    out: list[StoredMsg] = []
+    async for batch in read_batches(js, stream, until_seq=await last_seq(js, stream)):
+        out.extend(batch)
+    return out

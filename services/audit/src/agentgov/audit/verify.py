@@ -16,13 +16,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
+from nats.js.client import JetStreamContext
+
 from agentgov.audit.domain import ChainVerifier, Problem
 from agentgov.audit.seal import compare
 from agentgov.contracts import codec, crypto
 from agentgov.contracts.envelope import GENESIS
 from agentgov.contracts.errors import ContractError
 from agentgov.contracts.events import CHECKPOINT_CHAIN, Checkpoint, MalformedEvent, ProducerKeyRegistered
-from agentgov.streaming.reader import StoredMsg
+from agentgov.contracts.streams import CHECKPOINTS, GOV
+from agentgov.streaming.reader import StoredMsg, last_seq, read_all, read_batches
 
 
 @dataclass(slots=True)
@@ -201,6 +204,28 @@ async def verify_messages(
     check_signers(sealed, verifier, report)
     report.producers = len(verifier.producers)
     return report
+
+
+async def verify_stream(
+    js: JetStreamContext,
+    *,
+    stream: str = GOV,
+    checkpoint_stream: str = CHECKPOINTS,
+    all_signatures: bool = False,
+    progress: Callable[[int], None] | None = None,
+    trusted: frozenset[str] | None = None,
+) -> Report:
+    """Verify a live stream as it is now, against its checkpoint stream."""
+    gov_last = await last_seq(js, stream)
+    return await verify_messages(
+        read_batches(js, stream, until_seq=gov_last),
+        await read_all(js, checkpoint_stream),
+        gov_last_seq=gov_last,
+        stream=stream,
+        all_signatures=all_signatures,
+        progress=progress,
+        trusted=trusted,
+    )
 
 
 def add_registered_key(verifier: ChainVerifier, msg: StoredMsg, report: Report) -> None:
