@@ -71,3 +71,11 @@ def key_id(public_key: str) -> str:
     """The short id of a public key given as base64url text."""
     raw = base64.urlsafe_b64decode(public_key + "=" * (-len(public_key) % 4))
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+POLICY_CONTEXT = b"agentgov/policy/v1\x00"
+
+
+def policy_message(scope: str, revision: int, sha256_hex: str) -> bytes:
+    """The bytes an operator signs to publish a policy bundle: context, scope, revision and bundle digest."""
+    return POLICY_CONTEXT + f"{scope}\x00{revision}\x00{sha256_hex}".encode()

@@ -55,6 +55,54 @@ class AgentRetired(Event, frozen=True, kw_only=True, tag="AgentRetired.v1"):
     reason: str = ""
 
 
+class AgentTokenRevoked(Event, frozen=True, kw_only=True, tag="AgentTokenRevoked.v1"):
+    """An agent token stops being accepted: one token by its id, or every token issued before ``ts``."""
+
+    token_id: str | None = None
+    """The token's ``jti``; ``None`` revokes every token of the agent issued before this event."""
+    reason: str = ""
+    by: str = ""
+
+
+class AgentPaused(Event, frozen=True, kw_only=True, tag="AgentPaused.v1"):
+    """Checks from this agent are denied until an AgentResumed (written by operators or the anomaly service)."""
+
+    reason: str = ""
+    by: str = ""
+
+
+class AgentResumed(Event, frozen=True, kw_only=True, tag="AgentResumed.v1"):
+    """Lifts an AgentPaused."""
+
+    reason: str = ""
+    by: str = ""
+
+
+# --- policy -----------------------------------------------------------------------------------------
+
+
+class PolicyPublished(Event, frozen=True, kw_only=True, tag="PolicyPublished.v1"):
+    """A policy bundle becomes the active revision for its scope.
+
+    ``source`` is the bundle's YAML text exactly as written (so line numbers survive), ``sha256`` its hex
+    digest. ``signature`` is an Ed25519 signature by the operator key ``signer`` over
+    :func:`agentgov.contracts.crypto.policy_message` of (scope, revision, sha256); the policy service
+    accepts the bundle only when that key is trusted with the ``policy`` role for ``scope``.
+    ``revision`` counts up by one per scope.
+    """
+
+    scope: str
+    """``*`` (every org) or ``org:<id>``."""
+    revision: int
+    name: str
+    source: str
+    sha256: str
+    signer: str
+    signer_name: str = ""
+    signature: str
+    note: str = ""
+
+
 # --- decisions --------------------------------------------------------------------------------------
 
 
@@ -218,6 +266,10 @@ KnownEvent = (
     ProducerKeyRegistered
     | AgentRegistered
     | AgentRetired
+    | AgentTokenRevoked
+    | AgentPaused
+    | AgentResumed
+    | PolicyPublished
     | ActionDecided
     | SpendRecorded
     | Checkpoint
@@ -230,6 +282,10 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ProducerKeyRegistered,
     AgentRegistered,
     AgentRetired,
+    AgentTokenRevoked,
+    AgentPaused,
+    AgentResumed,
+    PolicyPublished,
     ActionDecided,
     SpendRecorded,
     Checkpoint,

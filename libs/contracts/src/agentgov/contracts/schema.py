@@ -11,16 +11,21 @@ from typing import Any
 import msgspec
 
 from agentgov.contracts.events import EVENT_TYPES, tag_of
+from agentgov.contracts.requests import CheckAction, Decision
+
+REQUEST_TYPES: tuple[type[msgspec.Struct], ...] = (CheckAction, Decision)
+"""The decision path's request and reply; their schemas are named ``<Name>.json`` (no version tag)."""
 
 
 def event_schemas() -> dict[str, dict[str, Any]]:
-    """One JSON Schema document per event tag, keyed by file name (``ActionDecided.v1.json``)."""
+    """One JSON Schema document per event tag and request type, keyed by file name (``ActionDecided.v1.json``)."""
     out: dict[str, dict[str, Any]] = {}
-    for cls in EVENT_TYPES:
+    names = [(cls, tag_of(cls)) for cls in EVENT_TYPES] + [(cls, cls.__name__) for cls in REQUEST_TYPES]
+    for cls, name in names:
         schema = msgspec.json.schema(cls)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = f"https://agentgov.dev/schemas/{tag_of(cls)}.json"
-        out[f"{tag_of(cls)}.json"] = schema
+        schema["$id"] = f"https://agentgov.dev/schemas/{name}.json"
+        out[f"{name}.json"] = schema
     return out
 
 

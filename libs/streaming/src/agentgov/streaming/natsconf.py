@@ -5,7 +5,8 @@ Every connection authenticates as one user, and each user's permissions follow i
 * ``admin`` may do everything; ``agentgov up`` and the CLI use it to create streams.
 * service roles (:data:`SERVICE_PUBLISH`) use the JetStream API, read ``gov.>`` and publish only the
   subjects they produce, plus ``gov.registry.*`` for their producer key.
-* ``operator`` publishes policy and registrations and may read JetStream, never change or delete it.
+* ``operator`` publishes policy, registrations and agent pauses (``gov.anomaly.*``) and may read JetStream,
+  never change or delete it.
 * ``approver`` publishes approval decisions only.
 * an agent ``agent-<id>`` may publish only ``gov.check.<id>`` and ``gov.spend.<id>`` and receive only
   below its own inbox prefix ``_INBOX_<id>``, so it sees its replies and nothing else.
@@ -235,7 +236,7 @@ def role_permissions(role: str) -> dict[str, Any] | None:
     inbox = role_inbox_prefix(role) + ".>"
     if role == OPERATOR:
         return {
-            "publish": {"allow": [subjects.POLICY, "gov.registry.*", *JS_READ]},
+            "publish": {"allow": [subjects.POLICY, "gov.registry.*", "gov.anomaly.*", *JS_READ]},
             "subscribe": {"allow": [inbox]},
         }
     if role == APPROVER:

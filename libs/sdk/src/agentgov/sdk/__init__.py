@@ -1,0 +1,1 @@
+"""agentgov Python SDK."""

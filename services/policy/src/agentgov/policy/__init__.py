@@ -1,0 +1,1 @@
+"""agentgov policy service: the policy language and the decision path."""
