@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from agentgov.contracts.schema import event_schemas, render
+from agentgov.contracts.schema import REQUEST_TYPES, event_schemas, render
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -17,7 +17,9 @@ def test_checked_in_schemas_match_the_code() -> None:
 
 
 def test_every_schema_names_its_versioned_tag() -> None:
-    """Each schema file is named after a versioned tag like ActionDecided.v1."""
-    for name in event_schemas():
+    """Each event schema file is named after a versioned tag like ActionDecided.v1; requests by their name."""
+    requests = {f"{cls.__name__}.json" for cls in REQUEST_TYPES}
+    for name in set(event_schemas()) - requests:
         stem = name.removesuffix(".json")
         assert "." in stem and stem.rsplit(".", 1)[1].startswith("v"), name
+    assert requests <= set(event_schemas())
