@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,6 +13,8 @@ from agentgov.audit.service import serve
 from agentgov.audit.settings import AuditSettings, describe_error
 from agentgov.cli.connection import runtime_from
 from agentgov.cli.output import error, note
+from agentgov.policy import service as policy_service
+from agentgov.policy import settings as policy_settings
 from agentgov.streaming.errors import StreamingError
 from agentgov.streaming.lifecycle import run_until_stopped
 
@@ -44,6 +47,57 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     audit.add_argument("--seal-interval-ms", type=int, metavar="T", help="...or every T ms (default 1000)")
     audit.add_argument("--rebuild", action="store_true", help="re-verify and re-index the stream from the start")
     audit.set_defaults(handler=run_audit)
+    policy = services.add_parser(
+        "policy",
+        parents=[common],
+        help="one policy replica (run several: they form the queue group 'policy')",
+        description=POLICY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    policy.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="Redis for rate limits shared by replicas (default: $AGENTGOV_REDIS_URL; in-process when unset)",
+    )
+    policy.add_argument(
+        "--operators",
+        type=Path,
+        metavar="FILE",
+        help="trust file of operator keys (default: $AGENTGOV_OPERATORS_FILE, else $AGENTGOV_HOME/operators.json)",
+    )
+    policy.set_defaults(handler=run_policy)
+
+
+POLICY_HELP = """\
+Answer CheckAction requests on gov.check.<agent> (core NATS request/reply, queue group 'policy'): verify
+the agent's token, check the registry and pauses, evaluate the active bundle, append ActionDecided to GOV
+and wait for JetStream's ack, then reply with the Decision. The replica first loads the registry, pauses
+and bundles from the stream and only then serves. Rate limits are in-process unless a Redis URL is given,
+which makes them exact across replicas.
+"""
+
+
+def run_policy(args: argparse.Namespace) -> int:
+    """Run one policy replica until Ctrl-C / SIGTERM."""
+    try:
+        settings = policy_settings.PolicySettings.from_env(redis_url=args.redis_url, operators_file=args.operators)
+        rt = runtime_from(args)
+    except ValidationError as exc:
+        error(f"invalid setting: {policy_settings.describe_error(exc)}")
+        return 2
+    except StreamingError as exc:
+        error(str(exc))
+        return 1
+    note(
+        f"policy: NATS {rt.url}, operators {settings.operators_file}, rate limits "
+        f"{'redis' if settings.redis_url else 'in-process'}; Ctrl-C stops"
+    )
+
+    async def _main(stop: asyncio.Event) -> None:
+        await policy_service.serve(settings, rt, stop)
+
+    asyncio.run(run_until_stopped(_main))
+    return 0
 
 
 def run_audit(args: argparse.Namespace) -> int:

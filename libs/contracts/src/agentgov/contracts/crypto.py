@@ -79,3 +79,19 @@ POLICY_CONTEXT = b"agentgov/policy/v1\x00"
 def policy_message(scope: str, revision: int, sha256_hex: str) -> bytes:
     """The bytes an operator signs to publish a policy bundle: context, scope, revision and bundle digest."""
     return POLICY_CONTEXT + f"{scope}\x00{revision}\x00{sha256_hex}".encode()
+
+
+def sign_policy(key: Ed25519PrivateKey, scope: str, revision: int, sha256_hex: str) -> str:
+    """An operator's signature of a policy revision, as base64url text without padding."""
+    sig = key.sign(policy_message(scope, revision, sha256_hex))
+    return base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
+
+
+def verify_policy(public_key: Ed25519PublicKey, signature: str, scope: str, revision: int, sha256_hex: str) -> bool:
+    """True when ``signature`` (base64url text) is the key's signature of that policy revision."""
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        public_key.verify(raw, policy_message(scope, revision, sha256_hex))
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -19,6 +19,27 @@ from agentgov.contracts.envelope import Event
 
 Verdict = Literal["allow", "review", "deny", "redact"]
 Claim = Literal["observed", "detected", "evaluated", "denied_before_execution", "redacted", "approval_required"]
+DenyCode = Literal[
+    "bad_request",  # the request is not JSON, not an object, or a field has the wrong type
+    "incomplete_request",  # a required field is missing
+    "oversized_request",  # the request is over MAX_REQUEST_BYTES
+    "invalid_id",  # an agent, request or session id is not a subject-safe token
+    "agent_mismatch",  # the subject's agent, the body's agent and the token's subject disagree
+    "token_missing",
+    "token_invalid",  # malformed, forged, or signed by a key not trusted to issue agent tokens
+    "token_expired",
+    "token_revoked",
+    "unknown_agent",  # no AgentRegistered for this agent
+    "agent_retired",
+    "agent_paused",
+    "no_policy",  # no active bundle covers the agent's org
+    "rate_limited",
+    "deadline_exceeded",  # the request's deadline passed before it could be decided
+    "policy_unavailable",  # SDK side: no reply in time, or the service failed (fail closed)
+    "internal_error",
+]
+"""Why a request was denied before (or instead of) evaluating the policy."""
+
 ActionKind = Literal["shell", "file", "http", "mcp_tool", "llm_call", "k8s", "aws", "spawn", "other"]
 
 
@@ -160,6 +181,8 @@ class ActionDecided(Event, frozen=True, kw_only=True, tag="ActionDecided.v1"):
     errors: list[str] = []
     policy_revision: int = 0
     latency_us: int = 0
+    code: DenyCode | None = None
+    """Why the request was denied before the policy was evaluated (a contracts ``DenyCode``), if it was."""
 
 
 # --- spend ------------------------------------------------------------------------------------------

@@ -11,32 +11,12 @@ Deny codes (``Decision.code``) are stable strings that scripts may match on; the
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import msgspec
 
-from agentgov.contracts.events import Action, Claim, Evidence, MatchedRule, Redaction, Verdict
+from agentgov.contracts.events import Action, Claim, DenyCode, Evidence, MatchedRule, Redaction, Verdict
 
-DenyCode = Literal[
-    "bad_request",  # the request is not JSON, not an object, or a field has the wrong type
-    "incomplete_request",  # a required field is missing
-    "oversized_request",  # the request is over MAX_REQUEST_BYTES
-    "invalid_id",  # an agent, request or session id is not a subject-safe token
-    "agent_mismatch",  # the subject's agent, the body's agent and the token's subject disagree
-    "token_missing",
-    "token_invalid",  # malformed, forged, or signed by a key not trusted to issue agent tokens
-    "token_expired",
-    "token_revoked",
-    "unknown_agent",  # no AgentRegistered for this agent
-    "agent_retired",
-    "agent_paused",
-    "no_policy",  # no active bundle covers the agent's org
-    "rate_limited",
-    "deadline_exceeded",  # the request's deadline passed before it could be decided
-    "policy_unavailable",  # SDK side: no reply in time, or the service failed (fail closed)
-    "internal_error",
-]
-"""Why a request was denied before (or instead of) evaluating the policy."""
 
 DENY_CODES: Final[tuple[str, ...]] = DenyCode.__args__  # type: ignore[attr-defined]
 
@@ -47,8 +27,9 @@ MAX_REQUEST_BYTES: Final = 64 * 1024
 class CheckAction(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """An agent asks whether it may perform ``action``.
 
-    ``request_id`` identifies the attempt: retries of the same request reuse it, and the policy service
-    records at most one decision per request id (it is the ``Nats-Msg-Id`` of the ActionDecided append).
+    ``request_id`` identifies the request: retries reuse it (with ``attempt`` > 1), and the policy service
+    records at most one decision per agent and request id (``<agent>:<request_id>`` is the ``Nats-Msg-Id``
+    of the ActionDecided append, de-duplicated by JetStream for ten minutes).
     ``deadline_ms`` is the Unix time in milliseconds after which the caller no longer waits; the service
     does not spend work on requests already past it.
     """
@@ -57,6 +38,9 @@ class CheckAction(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     agent: str
     token: str
     action: Action
+    attempt: int = 1
+    """1 for the first try; a retry of the same request sends the same ``request_id`` with ``attempt`` > 1,
+    which makes the service check the stream for a decision already recorded by another replica."""
     session: str | None = None
     trace_id: str | None = None
     deadline_ms: int | None = None

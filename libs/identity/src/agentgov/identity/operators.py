@@ -75,7 +75,7 @@ class Operator(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     public_key: str
     roles: list[str]
-    scopes: list[str] = ["*"]
+    scopes: list[str] = msgspec.field(default_factory=lambda: ["*"])
 
     @property
     def key_id(self) -> str:

@@ -120,7 +120,11 @@ class TokenVerifier:
                 key,
                 algorithms=["EdDSA"],
                 audience=AUDIENCE,
-                options={"require": ["sub", "org", "team", "iss", "iat", "exp", "jti"], "verify_exp": False},
+                options={
+                    "require": ["sub", "org", "team", "iss", "iat", "exp", "jti"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.InvalidSignatureError:
             raise TokenError("token_invalid", "token signature does not verify (forged or altered)") from None

@@ -101,14 +101,51 @@ class ChainedProducer:
         event = self._chain.registration(host=socket.gethostname(), pid=os.getpid(), software=SOFTWARE)
         return await self.publish(subjects.registry(self.producer_id), event)
 
-    async def publish(self, subject: str, event: Event) -> PubAck:
-        """Append one event and wait for JetStream's acknowledgement."""
-        entry = await self._enqueue(subject, event)
+    async def publish(self, subject: str, event: Event, *, msg_id: str | None = None) -> PubAck:
+        """Append one event and wait for JetStream's acknowledgement.
+
+        ``msg_id`` (default: the event id) is the ``Nats-Msg-Id``. Pass a caller-derived id only when the
+        caller guarantees it is new (JetStream would drop a repeat and leave a hole in this chain); use
+        :meth:`publish_once` when it may not be.
+        """
+        entry = await self._enqueue(subject, event, msg_id)
         return await self._settle(entry)
 
-    async def publish_nowait(self, subject: str, event: Event) -> Sealed:
+    async def publish_once(
+        self, subject: str, event: Event, *, msg_id: str, headers: dict[str, str] | None = None
+    ) -> PubAck:
+        """Append ``event`` unless a message with ``msg_id`` is already in the stream's duplicate window.
+
+        The append is synchronous under the chain lock: the chain advances only when JetStream stores the
+        event. When the ack says ``duplicate``, nothing was stored and the chain stays where it was, so a
+        de-duplicated retry never leaves a hole; ``ack.seq`` is then the sequence of the message stored
+        first. Slower than :meth:`publish` (no pipelining while it waits): use it for retries, and for
+        compare-and-set appends (``headers`` such as ``Nats-Expected-Last-Subject-Sequence``); a rejected
+        compare-and-set raises :class:`~agentgov.streaming.errors.PublishError` and leaves the chain as it was.
+        """
+        async with self._lock:
+            if self._broken:
+                raise ProducerBrokenError(subject, self._broken)
+            await self._drain_locked()
+            sealed = self._chain.seal(event, subject=subject)
+            entry = _InFlight(subject, sealed, msg_id, asyncio.get_running_loop().create_future())
+            try:
+                ack = await self._js.publish(
+                    subject, sealed.payload, timeout=self._ack_timeout, headers={**(headers or {}), MSG_ID: msg_id}
+                )
+            except APIError as exc:
+                if not _retryable(exc):
+                    raise PublishError(subject, f"rejected by the stream: {exc.description or exc}") from exc
+                ack = await self._retry(entry, exc)
+            except (TimeoutError, NatsTimeoutError) as first:
+                ack = await self._retry(entry, first)
+            if not ack.duplicate:
+                self._chain.advance(sealed)
+            return ack
+
+    async def publish_nowait(self, subject: str, event: Event, *, msg_id: str | None = None) -> Sealed:
         """Append one event without waiting for its acknowledgement; ``flush()`` waits for all of them."""
-        entry = await self._enqueue(subject, event)
+        entry = await self._enqueue(subject, event, msg_id)
         if len(self._in_flight) > self._max_in_flight:
             await self._settle_oldest(len(self._in_flight) // 2)
         return entry.sealed
@@ -131,12 +168,20 @@ class ChainedProducer:
 
     # -- internals -----------------------------------------------------------------------------------
 
-    async def _enqueue(self, subject: str, event: Event) -> _InFlight:
+    async def _drain_locked(self) -> None:
+        """Settle every pipelined append (the caller holds the chain lock)."""
+        while self._in_flight:
+            entry = self._in_flight[0]
+            await self._settle(entry)
+            if self._in_flight and self._in_flight[0] is entry:
+                self._in_flight.popleft()
+
+    async def _enqueue(self, subject: str, event: Event, msg_id: str | None = None) -> _InFlight:
         async with self._lock:
             if self._broken:
                 raise ProducerBrokenError(subject, self._broken)
             sealed = self._chain.seal(event, subject=subject)
-            msg_id = sealed.event.id
+            msg_id = msg_id or sealed.event.id
             future = await self._js.publish_async(subject, sealed.payload, headers={MSG_ID: msg_id})
             self._chain.advance(sealed)
             entry = _InFlight(subject, sealed, msg_id, future)
@@ -162,6 +207,10 @@ class ChainedProducer:
                 entry.ack = await asyncio.wait_for(asyncio.shield(entry.future), self._ack_timeout)
             except (TimeoutError, NatsTimeoutError, APIError) as first:
                 entry.ack = await self._retry(entry, first)
+            if entry.ack.duplicate and entry.msg_id != entry.sealed.event.id:
+                # A caller-chosen id that was not new: JetStream dropped the event, and events sealed after
+                # it point at a hash the stream will never hold. Stop this chain here.
+                self._break(entry, PublishError(entry.subject, f"message id {entry.msg_id!r} was a duplicate"))
             return entry.ack
 
     async def _retry(self, entry: _InFlight, first: BaseException) -> PubAck:

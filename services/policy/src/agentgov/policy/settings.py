@@ -1,0 +1,46 @@
+"""Policy service settings: from the environment (``AGENTGOV_*``), overridable by command-line flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agentgov.contracts.requests import MAX_REQUEST_BYTES
+from agentgov.identity.operators import trust_file
+from agentgov.streaming import home
+
+QUEUE_GROUP = "policy"
+"""Every replica subscribes to ``gov.check.*`` in this queue group, so each request reaches one replica."""
+
+
+class PolicySettings(BaseModel, frozen=True):
+    """How one policy replica runs."""
+
+    operators_file: Path = Field(description="trust file of operator keys (roles and scopes)")
+    salt_file: Path = Field(description="salt for the hashes of redacted values (created on first run)")
+    redis_url: str | None = Field(None, description="Redis for rate limits shared by every replica")
+    redis_prefix: str = "agentgov:rl:"
+    queue_group: str = QUEUE_GROUP
+    max_request_bytes: int = Field(MAX_REQUEST_BYTES, ge=1024)
+    max_in_flight: int = Field(1024, ge=1, description="requests decided concurrently by this replica")
+    dedup_entries: int = Field(100_000, ge=100, description="recent request ids remembered for retries")
+    ready_timeout_s: float = Field(30.0, gt=0, description="how long to wait for the projections to catch up")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> PolicySettings:
+        """Defaults, then ``AGENTGOV_REDIS_URL`` / ``AGENTGOV_OPERATORS_FILE``, then overrides."""
+        base = home.home()
+        values: dict[str, object] = {
+            "operators_file": trust_file(base),
+            "salt_file": base / "keys" / "redaction.salt",
+            "redis_url": os.environ.get("AGENTGOV_REDIS_URL") or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line per invalid setting."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
