@@ -1,7 +1,9 @@
 """The measuring harness the benchmarks in ``bench/`` share: phases, meters, the table, spawned publishers.
 
-- :class:`Meter` measures a :class:`Phase`: wall clock, CPU of this process and of nats-server (from /proc).
-- :func:`print_table` prints phases beside a floor: events/s, the rate relative to the floor, p50/p99 latencies, CPU.
+- :class:`Meter` measures a :class:`Phase`: wall clock, CPU of this process, of nats-server and optionally of
+  one more process (a service under test), from /proc.
+- :func:`print_table` prints phases beside a floor: events/s, the rate relative to the floor, latency
+  percentiles (p50/p99 unless asked for others), CPU.
 - :func:`run_publishers` / :func:`publish_phase` publish from spawned processes started together behind a
   barrier, either raw pre-built payloads to the scratch stream :data:`FLOOR_STREAM` (the publish floor,
   see :func:`floor_stream`) or through a real ``ChainedProducer``. The events come from a module-level
@@ -17,7 +19,6 @@ import gc
 import multiprocessing as mp
 import os
 import queue
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -69,15 +70,30 @@ def proc_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy, time stolen by the hypervisor included, from /proc/stat
+    (0 when unavailable). The difference of two readings minus the CPU of one's own processes is what
+    everything else on the machine took meanwhile."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(slots=True)
 class Phase:
-    """One measured phase: messages, wall seconds, CPU of this process and of nats-server, latencies."""
+    """One measured phase: messages, wall seconds, CPU (this process, nats-server, another), latencies."""
 
     name: str
     n: int = 0
     wall: float = 0.0
     cpu_self: float | None = None
     cpu_nats: float | None = None
+    cpu_other: float | None = None
+    cpu_rest: float | None = None
+    """CPU of everything else on the machine (steal included): how disturbed the measurement was."""
     latency_label: str = ""
     latencies: list[float] = field(default_factory=list)
     note: str = ""
@@ -89,20 +105,27 @@ class Phase:
 
 
 class Meter:
-    """Wall clock and CPU (this process, nats-server) between ``start()`` and ``stop()``."""
+    """Wall clock and CPU (this process, nats-server, ``other_pid`` if given) between ``start()`` and ``stop()``."""
 
-    def __init__(self, nats_pid: int | None) -> None:
+    def __init__(self, nats_pid: int | None, other_pid: int | None = None) -> None:
         self.nats_pid = nats_pid
-        self.t0 = self.c0 = self.s0 = 0.0
+        self.other_pid = other_pid
+        self.t0 = self.c0 = self.s0 = self.o0 = self.m0 = 0.0
 
     def start(self) -> Meter:
         self.t0, self.c0, self.s0 = time.monotonic(), time.process_time(), proc_cpu(self.nats_pid)
+        self.o0, self.m0 = proc_cpu(self.other_pid), machine_cpu()
         return self
 
     def stop(self, phase: Phase) -> Phase:
         phase.wall = time.monotonic() - self.t0
         phase.cpu_self = time.process_time() - self.c0
         phase.cpu_nats = proc_cpu(self.nats_pid) - self.s0
+        if self.other_pid is not None:
+            phase.cpu_other = proc_cpu(self.other_pid) - self.o0
+        machine = machine_cpu() - self.m0
+        if machine > 0:
+            phase.cpu_rest = max(0.0, machine - phase.cpu_self - phase.cpu_nats - (phase.cpu_other or 0.0))
         return phase
 
 
@@ -225,13 +248,21 @@ def publish_phase(
 # -- output ---------------------------------------------------------------------------------------------
 
 
+def quantile(xs: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile of ``xs`` (``q`` in 0..100, fractions allowed: 99.9), interpolated between
+    the two nearest values (``statistics.quantiles(method="inclusive")``); ``xs`` must not be empty."""
+    s = sorted(xs)
+    pos = (len(s) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
 def ms(xs: list[float], q: float) -> str:
     """The ``q``-th percentile of ``xs`` (seconds) in milliseconds, ``-`` when empty."""
     if not xs:
         return "-"
-    if len(xs) == 1:
-        return f"{xs[0] * 1000:.2f}"
-    return f"{statistics.quantiles(xs, n=100, method='inclusive')[round(q) - 1] * 1000:.2f}"
+    return f"{quantile(xs, q) * 1000:.2f}"
 
 
 def pct(cpu: float | None, wall: float) -> str:
@@ -239,26 +270,40 @@ def pct(cpu: float | None, wall: float) -> str:
     return "-" if cpu is None or not wall else f"{100 * cpu / wall:.0f}%"
 
 
-def print_table(phases: list[Phase], floor: float, header: str) -> None:
-    """The human-readable table: rate, rate relative to the publish floor, latencies, CPU."""
+def print_table(
+    phases: list[Phase],
+    floor: float,
+    header: str,
+    *,
+    percentiles: Sequence[float] = (50, 99),
+    other_cpu: str = "cpu svc",
+    rest: bool = False,
+) -> None:
+    """The human-readable table: rate, rate relative to the floor (``-`` when ``floor`` is 0), latency
+    percentiles, CPU; a column ``other_cpu`` appears when a phase measured a third process, and with
+    ``rest`` a column ``cpu rest``: what the rest of the machine took meanwhile (other people's work, steal)."""
     print(header)
-    rows = [("what", "events/s", "× floor", "p50 ms", "p99 ms", "latency of", "cpu py", "cpu nats")]
+    other = any(p.cpu_other is not None for p in phases)
+    head = ["what", "events/s", "× floor", *(f"p{q:g} ms" for q in percentiles), "latency of", "cpu py", "cpu nats"]
+    rows = [head + [other_cpu] * other + ["cpu rest"] * rest]
     rows += [
-        (
+        [
             p.name,
             f"{p.eps:,.0f}",
             f"{p.eps / floor:.2f}" if floor else "-",
-            ms(p.latencies, 50),
-            ms(p.latencies, 99),
+            *(ms(p.latencies, q) for q in percentiles),
             p.latency_label or "-",
             pct(p.cpu_self, p.wall),
             pct(p.cpu_nats, p.wall),
-        )
+        ]
+        + [pct(p.cpu_other, p.wall)] * other
+        + [pct(p.cpu_rest, p.wall)] * rest
         for p in phases
     ]
+    left = (0, 3 + len(percentiles))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
-        cells = [c.ljust(w) if j in (0, 5) else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True))]
+        cells = [c.ljust(w) if j in left else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True))]
         print("  ".join(cells).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentgov.policy.cases import run_suite_file
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
@@ -26,6 +25,7 @@ from agentgov.contracts.events import PolicyPublished
 from agentgov.contracts.streams import GOV
 from agentgov.identity.errors import TrustError
 from agentgov.identity.operators import Scope
+from agentgov.policy.cases import SuiteError, SuiteResult, load_suite, run_suite
 from agentgov.policy.lang import BundleInvalid, check_bundle, compile_bundle, load_bundle
 from agentgov.streaming.connect import connect
 from agentgov.streaming.errors import PublishError, StreamingError
@@ -147,19 +147,53 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _test(args: argparse.Namespace) -> int:
     failed = False
-    for suite in args.suites:
+    for suite_path in args.suites:
         try:
-            result = run_suite_file(suite)
-        except (BundleInvalid, OSError, ValueError) as exc:
-            error(f"{suite}: {exc}")
+            suite = load_suite(suite_path)
+            result = run_suite(suite)
+        except (SuiteError, BundleInvalid, OSError, ValueError) as exc:
+            error(f"{suite_path}: {exc}")
             failed = True
             continue
-        failed |= not result.ok
+        failed |= not result.passed
         if args.json:
-            print(json.dumps(result.to_json()))
+            print(json.dumps(_suite_json(str(suite_path), result)))
             continue
-        print(result.render())
+        print(f"{suite_path} (bundle {suite.bundle.name!r}, {len(suite.bundle.rule_ids)} rules)")
+        for case in result.cases:
+            mark = "ok  " if case.passed else "FAIL"
+            print(
+                f"  {mark} {case.name}: {case.outcome.verdict}"
+                + (f" ({case.outcome.code})" if case.outcome.code else "")
+            )
+            for why in case.failures:
+                print(f"         {why}")
+        passed = sum(c.passed for c in result.cases)
+        print(f"  {passed}/{len(result.cases)} passed")
+        if result.unreached:
+            print(f"  rules no case reached ({len(result.unreached)}): {', '.join(result.unreached)}")
+        else:
+            print("  every rule was reached by a case")
     return 1 if failed else 0
+
+
+def _suite_json(path: str, result: SuiteResult) -> dict[str, Any]:
+    return {
+        "suite": path,
+        "passed": result.passed,
+        "cases": [
+            {
+                "name": c.name,
+                "passed": c.passed,
+                "verdict": c.outcome.verdict,
+                "code": c.outcome.code,
+                "rules": [r.id for r in c.outcome.rules],
+                "failures": c.failures,
+            }
+            for c in result.cases
+        ],
+        "unreached": result.unreached,
+    }
 
 
 # -- against the stream -----------------------------------------------------------------------------------

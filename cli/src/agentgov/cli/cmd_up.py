@@ -8,8 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentgov.policy.ratelimit import MemoryLimiter
-
 from agentgov.audit.service import AuditService
 from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store import open_read_model
@@ -22,6 +20,7 @@ from agentgov.contracts.errors import DecodeError
 from agentgov.contracts.events import AgentRegistered
 from agentgov.contracts.streams import STREAMS
 from agentgov.identity.operators import TrustStore
+from agentgov.policy.ratelimit import MemoryLimiter
 from agentgov.policy.ratelimit_redis import RedisLimiter
 from agentgov.policy.service import PolicyService
 from agentgov.policy.settings import PolicySettings

@@ -17,13 +17,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentgov.policy.domain import AgentFacts
-
 from agentgov.cli.connection import runtime_from
 from agentgov.cli.output import Progress, error, note, table
 from agentgov.cli.timeparse import format_ns, parse_time
 from agentgov.contracts.events import ActionDecided, AgentRegistered
 from agentgov.contracts.streams import GOV
+from agentgov.policy.domain import AgentFacts
 from agentgov.policy.lang import BundleInvalid, CompiledBundle, EvalInput, compile_bundle, load_bundle
 from agentgov.streaming.connect import connect
 from agentgov.streaming.events import Skipped, typed

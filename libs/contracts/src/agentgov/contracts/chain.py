@@ -65,6 +65,12 @@ class ChainWriter:
         self.seq = sealed.event.chain.seq
         self.head = sealed.digest.hex()
 
+    def retract(self, sealed: Sealed) -> None:
+        """Undo :meth:`advance` of ``sealed``, the chain's newest event, which the stream did not store."""
+        assert sealed.event.chain.seq == self.seq and sealed.digest.hex() == self.head, "only the newest event"
+        self.seq = sealed.event.chain.seq - 1
+        self.head = sealed.event.chain.prev
+
     def registration(self, *, host: str = "", pid: int = 0, software: str = "") -> ProducerKeyRegistered:
         """The ProducerKeyRegistered event that must open this chain."""
         return ProducerKeyRegistered(

@@ -126,7 +126,6 @@ class ChainedProducer:
         async with self._lock:
             if self._broken:
                 raise ProducerBrokenError(subject, self._broken)
-            await self._drain_locked()
             sealed = self._chain.seal(event, subject=subject)
             entry = _InFlight(subject, sealed, msg_id, asyncio.get_running_loop().create_future())
             try:
@@ -168,14 +167,6 @@ class ChainedProducer:
 
     # -- internals -----------------------------------------------------------------------------------
 
-    async def _drain_locked(self) -> None:
-        """Settle every pipelined append (the caller holds the chain lock)."""
-        while self._in_flight:
-            entry = self._in_flight[0]
-            await self._settle(entry)
-            if self._in_flight and self._in_flight[0] is entry:
-                self._in_flight.popleft()
-
     async def _enqueue(self, subject: str, event: Event, msg_id: str | None = None) -> _InFlight:
         async with self._lock:
             if self._broken:
@@ -208,10 +199,21 @@ class ChainedProducer:
             except (TimeoutError, NatsTimeoutError, APIError) as first:
                 entry.ack = await self._retry(entry, first)
             if entry.ack.duplicate and entry.msg_id != entry.sealed.event.id:
-                # A caller-chosen id that was not new: JetStream dropped the event, and events sealed after
-                # it point at a hash the stream will never hold. Stop this chain here.
-                self._break(entry, PublishError(entry.subject, f"message id {entry.msg_id!r} was a duplicate"))
+                await self._dropped(entry)
             return entry.ack
+
+    async def _dropped(self, entry: _InFlight) -> None:
+        """A caller-chosen msg id that was not new: JetStream did not store the event.
+
+        If it is still the chain's newest event, the chain is wound back to before it (no hole); if later
+        events were sealed on top of it, they point at a hash the stream will never hold, so the chain
+        stops here and the owner starts a new one.
+        """
+        async with self._lock:
+            if self._chain.seq == entry.sealed.event.chain.seq and self._chain.head == entry.sealed.digest.hex():
+                self._chain.retract(entry.sealed)
+                return
+        self._break(entry, PublishError(entry.subject, f"message id {entry.msg_id!r} was a duplicate"))
 
     async def _retry(self, entry: _InFlight, first: BaseException) -> PubAck:
         """Re-send the same bytes with the same Nats-Msg-Id; JetStream drops it if the first one landed."""

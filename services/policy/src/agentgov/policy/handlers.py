@@ -33,7 +33,7 @@ from nats.js.client import JetStreamContext
 
 from agentgov.contracts import codec, subjects
 from agentgov.contracts.errors import DecodeError, InvalidIdError
-from agentgov.contracts.events import Action, ActionDecided
+from agentgov.contracts.events import Action, ActionDecided, DenyCode
 from agentgov.contracts.ids import check_token, uuid7
 from agentgov.contracts.requests import CheckAction, Decision
 from agentgov.contracts.streams import GOV
@@ -56,7 +56,7 @@ _encode = msgspec.json.Encoder().encode
 class Rejection:
     """A request that could not be read; it is denied and recorded without evaluating the policy."""
 
-    code: str
+    code: DenyCode
     why: str
     request_id: str
     trace_id: str | None = None
@@ -70,7 +70,7 @@ def read_request(data: bytes, subject_agent: str, max_bytes: int) -> CheckAction
         check = _decode_check(data)
     except msgspec.ValidationError as exc:
         loose = _salvage(data)
-        code = "incomplete_request" if "missing required field" in str(exc) else "bad_request"
+        code: DenyCode = "incomplete_request" if "missing required field" in str(exc) else "bad_request"
         return Rejection(code, f"invalid CheckAction: {exc}", *loose)
     except msgspec.DecodeError as exc:
         return Rejection("bad_request", f"request is not JSON: {exc}", "")
@@ -177,8 +177,9 @@ class DecisionPath:
         now_ns = time.time_ns()
         subject_agent = msg.subject[len(CHECK_PREFIX) :]
         request = read_request(msg.data, subject_agent, self._max_bytes)
-        rid = request.request_id if request.request_id else ""
-        key = f"{subject_agent}:{rid}" if rid else ""
+        rid = request.request_id
+        # Only readable requests are de-duplicated: a corrected retry of a rejected one is decided afresh.
+        key = f"{subject_agent}:{rid}" if isinstance(request, CheckAction) else ""
         if key:
             seen = self._remembered(key, now_ns)
             if seen is not None:
@@ -228,6 +229,9 @@ class DecisionPath:
                     return await self._recorded(ack.seq, started)
             else:
                 ack = await producer.publish(subject, event, msg_id=msg_id)
+                if ack.duplicate:  # an unmarked repeat that another replica decided first
+                    self.stats.duplicates += 1
+                    return await self._recorded(ack.seq, started)
         except StreamingError:
             await self._rotate(producer)
             raise

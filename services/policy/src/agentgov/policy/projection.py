@@ -99,7 +99,10 @@ class Projection:
                 if event.token_id:
                     self.revoked_tokens.add(event.token_id)
                 else:
-                    self.revoked_before[agent] = max(self.revoked_before.get(agent, 0), event.ts // 1_000_000_000)
+                    # Tokens carry whole seconds: every token issued in or before the revocation's second
+                    # is revoked (one issued later in that same second too: fail closed).
+                    cutoff = event.ts // 1_000_000_000 + 1
+                    self.revoked_before[agent] = max(self.revoked_before.get(agent, 0), cutoff)
             case _:
                 pass
 

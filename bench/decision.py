@@ -1,0 +1,782 @@
+"""Decision-path bench (DESIGN.md §4, §8): ``check()`` round trip, replica throughput, evaluation alone.
+
+What it does, in one run, against its own embedded nats-server (with users) in a temp directory:
+
+0. setup: the streams, a trust file with a generated operator key, a signed ``--rules`` bundle (default
+   50 rules) published as PolicyPublished, one agent registered (AgentRegistered, its own NATS user, a
+   token, a credentials file as ``agentgov agent register`` writes it). One policy replica runs as a
+   separate process (``python -m agentgov.policy``, role ``policy``), so the load generator does not share
+   its GIL; so does the floor responder (this file with ``--floor-responder``).
+1. latency, open loop: ``--rate`` requests/s (default 1,000) for ``--duration`` seconds (default 60), sent
+   at fixed times whatever the replies do, and timed from the time each was *due* (no coordinated
+   omission). First the floor, a responder that does what the decision path cannot avoid: take a core
+   NATS request, append one same-size message to GOV with a ``Nats-Msg-Id`` and wait for the JetStream
+   ack (``js.publish``), reply. Then ``check()`` through the SDK against the replica, which also reads
+   the request, checks the token, evaluates the bundle, seals and signs its hash-chained ActionDecided.
+2. throughput, closed loop: ``--max-inflight`` (default 64 and 128) requests kept in flight for
+   ``--burst`` seconds (default 10) each, floor and ``check()``; the best ``check()`` rate is
+   ``max_decisions_per_s``.
+3. evaluation alone, in this process: ``CompiledBundle.evaluate`` of a ``--eval-rules`` bundle (default
+   100 rules) over the same realistic mix of actions.
+
+Progress goes to stderr; tables go to stdout and the last line is one JSON object:
+``{"p50_ms": …, "p99_ms": …, "p999_ms": …, "floor_p50_ms": …, "floor_p99_ms": …, "max_decisions_per_s": …,
+"eval_p99_us": …}``.
+
+    .venv/bin/python bench/decision.py [--rate 1000] [--duration 60] [--quick] [--max-inflight 64,128]
+
+The phases, meters and table are the shared harness in ``bench/harness.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import hashlib
+import json
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+from agentgov.contracts import crypto, subjects
+from agentgov.contracts.chain import ChainWriter
+from agentgov.contracts.events import Action, ActionDecided, AgentRegistered, MatchedRule, PolicyPublished
+from agentgov.contracts.ids import uuid7
+from agentgov.contracts.requests import CheckAction, Decision
+from agentgov.identity.operators import ROLES, Operator, TrustStore
+from agentgov.identity.tokens import issue_token
+from agentgov.policy.lang import AgentFacts, EvalInput, compile_bundle, load_bundle
+from agentgov.policy.lang.synth import bench_bundle
+from agentgov.sdk import Client, actions
+from agentgov.streaming.lifecycle import tune_gc
+from agentgov.streaming.natsconf import Credential, NatsUsers, connect
+from agentgov.streaming.producer import MSG_ID, ChainedProducer
+from agentgov.streaming.server import EmbeddedNats, binary_version, free_port
+from agentgov.streaming.streams import ensure_streams
+
+# Run as a script: the repo root on the path makes `bench.harness` importable here and to mypy.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import Meter, Phase, log, print_table, quantile
+
+SCRIPT = Path(__file__).resolve()
+"""This file: the floor responder runs it as a child process."""
+
+TARGET_P50_MS = 1.0
+TARGET_P99_MS = 2.5
+TARGET_DECISIONS_PER_S = 5_000
+TARGET_EVAL_P99_US = 150.0
+PERCENTILES = (50, 95, 99, 99.9)
+
+AGENT, ORG, TEAM = "bench", "acme", "payments"
+FACTS = AgentFacts(id=AGENT, org=ORG, team=TEAM, trust=70, labels={"env": "prod"})
+"""The registered agent, as evaluation sees it (the synthetic bundle's rules read ``agent.labels.env``)."""
+FLOOR_SUBJECT = "bench.floor.check"
+"""The floor's requests: not a GOV subject, so JetStream does not capture them (like ``gov.check.*``)."""
+FLOOR_AGENT = "floor"
+CHECK_TIMEOUT_S = 1.0
+LOOKAHEAD_S = 20e-6
+"""The open loop sends a request up to this much before it is due; it is then timed from its actual send."""
+WARMUP_S = 2.0
+
+# -- the actions --------------------------------------------------------------------------------------
+
+
+def action_mix() -> list[tuple[Action, int | None]]:
+    """A realistic mix of actions (and cost estimates): mostly allowed, some review, redact and deny.
+
+    The shapes are those of the SDK's builders (``agentgov.sdk.actions``); the tool names are the ones the
+    synthetic bundle's ``tools`` section lists (``run_shell``, ``read_file``, ``github.create_issue``…).
+    """
+    run_shell, read_file, write_file, http_fetch = "run_shell", "read_file", "write_file", "http_fetch"
+    secret = "ghp_" + "Z3x9QmT4vL8pW2nK6rY0sJ5hB1cF7dG3aE9u"  # a GitHub token in a body: redacted
+    return [
+        (Action(kind="shell", tool=run_shell, target="git status --short", args={"cwd": "/srv/app"}), None),
+        (Action(kind="shell", tool=run_shell, target="uv run pytest -q tests/unit", args={"cwd": "/srv/app"}), None),
+        (Action(kind="shell", tool=run_shell, target="grep -rn TODO src/billing", args={"cwd": "/srv/app"}), None),
+        (Action(kind="shell", tool=run_shell, target="cat /srv/app/README.md"), None),
+        (Action(kind="shell", tool=run_shell, target="git push origin feature/invoices"), None),
+        (Action(kind="shell", tool=run_shell, target="sudo rm -rf /var/lib/postgresql"), None),
+        (Action(kind="file", tool=read_file, target="/srv/app/src/billing/invoice.py", args={"op": "read"}), None),
+        (Action(kind="file", tool=write_file, target="/srv/app/src/billing/invoice.py", args={"op": "write"}), None),
+        (Action(kind="file", tool=read_file, target="/srv/app/docs/design.md", args={"op": "read"}), None),
+        (Action(kind="file", tool=read_file, target="/srv/app/.env", args={"op": "read"}), None),
+        (
+            Action(
+                kind="http",
+                tool=http_fetch,
+                target="https://api.github.com/repos/acme/app/pulls?state=open",
+                args={"method": "GET"},
+            ),
+            None,
+        ),
+        (Action(kind="http", tool=http_fetch, target="https://pypi.org/simple/msgspec/", args={"method": "GET"}), None),
+        (
+            Action(
+                kind="http",
+                tool=http_fetch,
+                target="https://api.github.com/repos/acme/app/issues",
+                args={"method": "POST", "body": {"title": "flaky test", "token": secret}},
+            ),
+            None,
+        ),
+        (
+            Action(
+                kind="mcp_tool",
+                tool="github.create_issue",
+                args={"server": "github", "arguments": {"repo": "acme/app", "title": "flaky test in billing"}},
+            ),
+            None,
+        ),
+        (
+            Action(kind="mcp_tool", tool="jira.search", args={"server": "jira", "arguments": {"jql": "project = PAY"}}),
+            None,
+        ),
+        (actions.llm_call("openai", "gpt-4o", max_tokens=1024), 12_000),
+        (actions.llm_call("anthropic", "claude-sonnet-4", max_tokens=4096), 45_000),
+        (actions.k8s("delete", "deployment", namespace="prod", name="payments"), None),
+    ]
+
+
+# -- the world: server, streams, operator, bundle, agent ------------------------------------------------
+
+
+@dataclass
+class World:
+    """Everything the phases share."""
+
+    tmp: Path
+    server: EmbeddedNats
+    users: NatsUsers
+    trust_path: Path
+    credentials_path: Path
+    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+async def setup_world(server: EmbeddedNats, users: NatsUsers, tmp: Path, n_rules: int) -> World:
+    """Streams, trust file, the signed bundle (revision 1), the registered agent and its credentials file."""
+    operator = Ed25519PrivateKey.generate()
+    trust_path = tmp / "home" / "operators.json"
+    trust_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    TrustStore([Operator(name="bench", public_key=crypto.public_key_text(operator), roles=list(ROLES))]).save(
+        trust_path
+    )
+    source = bench_bundle(n_rules)
+    load_bundle(source, "bench.yaml")  # fail here, with every diagnostic, rather than in the replica
+    nc = await connect(server.url, users.admin, name="bench-setup")
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        sha = hashlib.sha256(source.encode()).hexdigest()
+        published = PolicyPublished(
+            scope="*",
+            revision=1,
+            name=f"bench-{n_rules}",
+            source=source,
+            sha256=sha,
+            signer=crypto.key_id(crypto.public_key_text(operator)),
+            signature=crypto.sign_policy(operator, "*", 1, sha),
+        )
+        async with ChainedProducer(js, Ed25519PrivateKey.generate(), role="operator") as producer:
+            await producer.publish(subjects.POLICY, published)
+            await producer.publish(
+                subjects.registry(AGENT),
+                AgentRegistered(agent=AGENT, org=ORG, team=TEAM, trust=FACTS.trust, labels=FACTS.labels),
+            )
+    finally:
+        await nc.close()
+    token, claims = issue_token(operator, agent=AGENT, org=ORG, team=TEAM, ttl_s=24 * 3600)
+    cred = users.agent(AGENT)
+    creds = {
+        "agent": AGENT,
+        "org": ORG,
+        "team": TEAM,
+        "token": token,
+        "token_expires_at": claims.expires_at,
+        "nats": {"url": server.url, "user": cred.user, "password": cred.password, "inbox_prefix": cred.inbox_prefix},
+    }
+    credentials_path = tmp / "home" / "agents" / f"{AGENT}.json"
+    credentials_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(creds, fh)
+    return World(tmp, server, users, trust_path, credentials_path)
+
+
+# -- child processes -----------------------------------------------------------------------------------
+
+
+def _env(url: str, cred: Credential, **more: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AGENTGOV_NATS_URL": url,
+        "AGENTGOV_NATS_USER": cred.user,
+        "AGENTGOV_NATS_PASSWORD": cred.password,
+        **more,
+    }
+
+
+def spawn(world: World, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a child with its output in ``<tmp>/<name>.log``; :func:`stop_children` ends it."""
+    with (world.tmp / f"{name}.log").open("ab") as out:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    world.children.append(proc)
+    log(f"{name}: pid {proc.pid}, log {world.tmp / f'{name}.log'}")
+    return proc
+
+
+def stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every child still running, then SIGKILL what has not exited within 10 s."""
+    for proc in children:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in children:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    children.clear()
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+async def wait_answering(
+    world: World, name: str, proc: subprocess.Popen[bytes], ask: Callable[[], Awaitable[bool]]
+) -> None:
+    """Ask until the child answers (30 s at most); raise with its log tail if it dies or never does."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{_tail(world.tmp / f'{name}.log')}")
+        if await ask():
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer within 30 s:\n{_tail(world.tmp / f'{name}.log')}")
+
+
+# -- the floor responder (a child process) --------------------------------------------------------------
+
+
+def floor_payloads() -> tuple[bytes, bytes]:
+    """A sealed, signed ActionDecided (what the replica appends) and a Decision (what it replies), as bytes."""
+    action, _ = action_mix()[0]
+    rule = MatchedRule(id="shell.allow", effect="allow", reason="command matches allow pattern 'git *'", scope="org")
+    event = ActionDecided(
+        agent=FLOOR_AGENT,
+        team=TEAM,
+        org=ORG,
+        trace_id=uuid7(),
+        request_id=uuid7(),
+        action=action,
+        verdict="allow",
+        claim="evaluated",
+        rules=[rule],
+        reasons=[f"{rule.id}: {rule.reason}"],
+        policy_revision=1,
+        latency_us=250,
+    )
+    writer = ChainWriter(Ed25519PrivateKey.generate(), "floor-responder", role="policy")
+    sealed = writer.seal(event, subject=subjects.decision(FLOOR_AGENT))
+    decision = Decision(
+        request_id=event.request_id,
+        verdict="allow",
+        claim="evaluated",
+        rules=[rule],
+        reasons=list(event.reasons),
+        policy_revision=1,
+        decision_id=event.id,
+        stream_seq=123_456,
+        latency_us=250,
+        trace_id=event.trace_id,
+    )
+    return sealed.payload, msgspec.json.encode(decision)
+
+
+async def floor_responder() -> None:
+    """Per request on :data:`FLOOR_SUBJECT`, in its own task as the replica does: one ``js.publish`` of a
+    same-size event to GOV with a unique ``Nats-Msg-Id``, awaited, then the reply. Runs until SIGTERM."""
+    url, user, password = (os.environ[f"AGENTGOV_NATS_{k}"] for k in ("URL", "USER", "PASSWORD"))
+    payload, reply = floor_payloads()
+    subject = subjects.decision(FLOOR_AGENT)
+    prefix = f"floor-{os.getpid()}-"
+    count = 0
+    tasks: set[asyncio.Task[None]] = set()
+    nc = await connect(url, Credential(user=user, password=password), name="bench-floor-responder")
+    js = nc.jetstream()
+
+    async def handle(msg: Msg) -> None:
+        nonlocal count
+        count += 1
+        await js.publish(subject, payload, headers={MSG_ID: prefix + str(count)})
+        await msg.respond(reply)
+
+    async def on_msg(msg: Msg) -> None:
+        task = asyncio.get_running_loop().create_task(handle(msg))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await nc.subscribe(FLOOR_SUBJECT, cb=on_msg)
+    await nc.flush()
+    tune_gc()  # as the policy service does at start
+    await stop.wait()
+    await nc.drain()
+
+
+# -- load generators -------------------------------------------------------------------------------------
+
+Send = Callable[[], Awaitable[bool]]
+"""One request; True when it was answered (not a fail-closed ``policy_unavailable`` or a timeout)."""
+
+
+@dataclass
+class LoadResult:
+    """What a load phase measured."""
+
+    latencies: list[float]
+    failed: int
+    lag: list[float] = field(default_factory=list)
+    """Open loop: how late each request was sent after it was due (negative: sent early, by the lookahead)."""
+
+
+@contextlib.contextmanager
+def _alarm(tick: Callable[[], float | None]) -> Iterator[None]:
+    """Run ``tick`` in the event loop at the times it asks for: it returns the ``perf_counter`` time it
+    wants to run next (None: never again). Woken by a one-shot SIGALRM re-armed at every tick.
+
+    asyncio's own timers wake up to 1 ms late (epoll's timeout is whole milliseconds), and a periodic
+    interval timer drifts against ``perf_counter`` by hundreds of microseconds on this VM; a one-shot timer
+    aimed at each due time wakes the loop within about 60 µs of it (p50; about 200 µs at p99 when quiet).
+    """
+    loop = asyncio.get_running_loop()
+    running = True
+
+    def run() -> None:
+        due = tick() if running else None
+        if due is not None:
+            signal.setitimer(signal.ITIMER_REAL, max(due - time.perf_counter(), 1e-6))
+
+    loop.add_signal_handler(signal.SIGALRM, run)
+    loop.call_soon(run)
+    try:
+        yield
+    finally:
+        running = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        loop.remove_signal_handler(signal.SIGALRM)
+
+
+async def open_loop(send: Send, rate: float, duration: float) -> LoadResult:
+    """``rate`` requests/s for ``duration`` s at fixed times; each timed from when it was due (or sent, if
+    earlier), so a stall anywhere shows up in the latencies of every request that should have gone out."""
+    n = max(1, round(rate * duration))
+    period = 1.0 / rate
+    latencies = [0.0] * n
+    lag = [0.0] * n
+    failed = 0
+    tasks: set[asyncio.Task[None]] = set()
+    finished = asyncio.Event()
+    left = n
+    next_i = 0
+    t0 = time.perf_counter() + 0.01
+
+    async def one(i: int, due: float) -> None:
+        nonlocal failed, left
+        sent = time.perf_counter()
+        ok = await send()
+        latencies[i] = time.perf_counter() - min(sent, due)
+        lag[i] = sent - due
+        failed += not ok
+        left -= 1
+        if not left:
+            finished.set()
+
+    def tick() -> float | None:
+        nonlocal next_i
+        horizon = time.perf_counter() + LOOKAHEAD_S
+        loop = asyncio.get_running_loop()
+        while next_i < n and t0 + next_i * period <= horizon:
+            task = loop.create_task(one(next_i, t0 + next_i * period))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            next_i += 1
+        return t0 + next_i * period if next_i < n else None
+
+    with _alarm(tick):
+        await finished.wait()
+    return LoadResult(latencies, failed, lag)
+
+
+async def closed_loop(send: Send, inflight: int, duration: float) -> tuple[LoadResult, float]:
+    """``inflight`` requests always outstanding for ``duration`` s; the latencies and the wall time."""
+    latencies: list[float] = []
+    failed = 0
+    end = time.perf_counter() + duration
+
+    async def worker() -> None:
+        nonlocal failed
+        while (start := time.perf_counter()) < end:
+            ok = await send()
+            latencies.append(time.perf_counter() - start)
+            failed += not ok
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(inflight)))
+    return LoadResult(latencies, failed), time.perf_counter() - t0
+
+
+class Checker:
+    """``check()`` through the SDK over the action mix; counts verdicts and codes, keeps the replica's
+    own ``latency_us`` (from reading the request to the JetStream ack) of every decision."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.mix = action_mix()
+        self.i = 0
+        self.outcomes: collections.Counter[str] = collections.Counter()
+        self.server_us: list[int] = []
+
+    async def __call__(self) -> bool:
+        action, usd = self.mix[self.i % len(self.mix)]
+        self.i += 1
+        d = await self.client.check(action, timeout=CHECK_TIMEOUT_S, estimated_usd_micros=usd)
+        self.outcomes[d.code or d.verdict] += 1
+        if d.code == "policy_unavailable":
+            return False
+        self.server_us.append(d.latency_us)
+        return True
+
+    def reset(self) -> None:
+        self.outcomes.clear()
+        self.server_us.clear()
+
+
+def floor_sender(nc: NATS, payload: bytes) -> Send:
+    """A raw core NATS request to the floor responder with a pre-built payload."""
+
+    async def send() -> bool:
+        try:
+            msg = await nc.request(FLOOR_SUBJECT, payload, timeout=CHECK_TIMEOUT_S)
+        except Exception:
+            return False
+        return bool(msg.data)
+
+    return send
+
+
+def sample_request(token: str) -> bytes:
+    """The bytes of a typical CheckAction (the floor sends requests of this size)."""
+    action, _ = action_mix()[0]
+    return msgspec.json.encode(
+        CheckAction(
+            request_id=uuid7(),
+            agent=AGENT,
+            token=token,
+            action=action,
+            trace_id=uuid7(),
+            deadline_ms=time.time_ns() // 1_000_000 + 1000,
+        )
+    )
+
+
+# -- phases ----------------------------------------------------------------------------------------------
+
+
+def _pct_us(xs: Sequence[float], q: float) -> float:
+    return quantile(xs, q) * 1e6 if xs else 0.0
+
+
+async def latency_phase(name: str, send: Send, args: argparse.Namespace, world: World, pid: int) -> Phase:
+    """Warm up, then the open loop at ``--rate`` for ``--duration``."""
+    log(f"{name}: warming up {WARMUP_S:.0f} s, then {args.rate:,.0f}/s for {args.duration:g} s (open loop)")
+    await open_loop(send, args.rate, WARMUP_S)
+    if isinstance(send, Checker):
+        send.reset()
+    meter = Meter(world.server.pid, pid).start()
+    res = await open_loop(send, args.rate, args.duration)
+    phase = meter.stop(Phase(name, n=len(res.latencies)))
+    phase.latencies = res.latencies
+    phase.latency_label = "from due time, open loop"
+    late = sorted(res.lag)
+    phase.note = (
+        f"sent {quantile(late, 50) * 1e6:+.0f} µs from due at p50, {quantile(late, 99) * 1e6:+.0f} µs at p99, "
+        f"worst {late[-1] * 1e3:+.2f} ms; {res.failed} failed"
+    )
+    log(f"{name}: p50 {quantile(res.latencies, 50) * 1e3:.3f} ms, p99 {quantile(res.latencies, 99) * 1e3:.3f} ms")
+    return phase
+
+
+async def throughput_phase(name: str, send: Send, inflight: int, seconds: float, world: World, pid: int) -> Phase:
+    """Warm up, then the closed loop with ``inflight`` requests outstanding."""
+    log(f"{name}: {inflight} in flight for {seconds:g} s (closed loop)")
+    await closed_loop(send, inflight, min(WARMUP_S, seconds))
+    if isinstance(send, Checker):
+        send.reset()
+    meter = Meter(world.server.pid, pid).start()
+    res, _ = await closed_loop(send, inflight, seconds)
+    phase = meter.stop(Phase(name, n=len(res.latencies) - res.failed))
+    phase.latencies = res.latencies
+    phase.latency_label = f"per request, {inflight} in flight"
+    phase.note = f"{res.failed} failed"
+    log(f"{name}: {phase.eps:,.0f}/s")
+    return phase
+
+
+def eval_phase(n_rules: int, iterations: int) -> tuple[list[float], dict[str, float], collections.Counter[str]]:
+    """``CompiledBundle.evaluate`` alone over the action mix: every call timed (seconds), p99 per kind (µs)."""
+    compiled = compile_bundle(load_bundle(bench_bundle(n_rules), "bench.yaml"), revision=1, salt=b"bench-salt-01234")
+    now = time.time_ns()
+    inputs = [
+        EvalInput(action=a, agent=FACTS, now_ns=now, estimated_usd_micros=usd, session="s1") for a, usd in action_mix()
+    ]
+    verdicts: collections.Counter[str] = collections.Counter(compiled.evaluate(i).verdict for i in inputs)
+    for _ in range(200):  # warm the caches (regexes, CEL, zoneinfo) as a running replica has them
+        for inp in inputs:
+            compiled.evaluate(inp)
+    tune_gc()
+    order = list(range(len(inputs))) * (iterations // len(inputs) + 1)
+    random.Random(7).shuffle(order)
+    order = order[:iterations]
+    times = [0.0] * iterations
+    by_kind: dict[str, list[float]] = collections.defaultdict(list)
+    clock = time.perf_counter_ns
+    for j, k in enumerate(order):
+        inp = inputs[k]
+        t = clock()
+        compiled.evaluate(inp)
+        dt = (clock() - t) / 1e9
+        times[j] = dt
+        by_kind[inp.action.kind].append(dt)
+    kinds = {kind: _pct_us(xs, 99) for kind, xs in sorted(by_kind.items())}
+    return times, kinds, verdicts
+
+
+# -- main ------------------------------------------------------------------------------------------------
+
+
+async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, float]:
+    users = NatsUsers.generate(agents=(AGENT,))
+    with EmbeddedNats(tmp / "nats", users=users, port=free_port()) as server:
+        log(f"nats-server {server.url} (pid {server.pid}), data in {tmp}")
+        world = await setup_world(server, users, tmp, args.rules)
+        try:
+            return await run_phases(args, world)
+        finally:
+            stop_children(world.children)
+
+
+async def run_phases(args: argparse.Namespace, world: World) -> dict[str, float]:
+    url = world.server.url
+    replica = spawn(
+        world,
+        "policy",
+        shlex.split(args.replica_cmd) if args.replica_cmd else [sys.executable, "-m", "agentgov.policy"],
+        _env(
+            url,
+            world.users.role("policy"),
+            AGENTGOV_OPERATORS_FILE=str(world.trust_path),
+            AGENTGOV_HOME=str(world.tmp / "home"),
+        ),
+    )
+    responder = spawn(
+        world,
+        "floor",
+        [sys.executable, str(SCRIPT), "--floor-responder"],
+        _env(url, world.users.admin),
+    )
+    tune_gc()  # the load generator's own collector pauses are not the system's latency
+    client = await Client.connect(credentials=world.credentials_path, name="bench-check")
+    admin = await connect(url, world.users.admin, name="bench-floor")
+    try:
+        checker = Checker(client)
+        probe = action_mix()[0][0]
+
+        async def replica_answers() -> bool:
+            d = await client.check(probe, timeout=0.5)
+            return d.code != "policy_unavailable"
+
+        floor_send = floor_sender(admin, sample_request(client.settings.token or ""))
+        await wait_answering(world, "policy", replica, replica_answers)
+        await wait_answering(world, "floor", responder, floor_send)
+        first = await client.check(probe)
+        if first.policy_revision != 1 or first.code is not None:
+            raise RuntimeError(f"the replica is not deciding with the bench bundle: {first}")
+        log(f"replica (pid {replica.pid}) and floor responder (pid {responder.pid}) answer")
+
+        lat: list[Phase] = []
+        lat.append(await latency_phase("floor: request + 1 JetStream publish", floor_send, args, world, responder.pid))
+        check_phase = await latency_phase(
+            f"check() via SDK, {args.rules}-rule bundle", checker, args, world, replica.pid
+        )
+        lat.append(check_phase)
+        server_us = [x / 1e6 for x in checker.server_us]
+        outcomes = dict(checker.outcomes.most_common())
+        inner = Phase("  inside the replica (Decision.latency_us)", n=len(server_us), wall=check_phase.wall)
+        inner.latencies = server_us
+        inner.latency_label = "read request → JetStream ack"
+        lat.append(inner)
+        check_phase.note += f"; outcomes {outcomes}"
+
+        thr: list[Phase] = []
+        for inflight in args.max_inflight:
+            thr.append(
+                await throughput_phase(
+                    f"floor, {inflight} in flight", floor_send, inflight, args.burst, world, responder.pid
+                )
+            )
+            phase = await throughput_phase(
+                f"check() via SDK, {inflight} in flight", checker, inflight, args.burst, world, replica.pid
+            )
+            phase.note += f"; outcomes {dict(checker.outcomes.most_common())}"
+            thr.append(phase)
+    finally:
+        await client.close()
+        await admin.close()
+
+    log(f"evaluation alone: {args.eval_rules}-rule bundle, {args.eval_iterations:,} evaluations")
+    eval_times, eval_kinds, eval_verdicts = eval_phase(args.eval_rules, args.eval_iterations)
+
+    version = binary_version(world.server.binary)
+    load = os.getloadavg()
+    print(
+        f"agentgov decision bench: 1 policy replica, {args.rules}-rule bundle (agentgov.policy.lang.synth), "
+        f"{os.cpu_count()} cores, nats-server {'.'.join(map(str, version)) if version else '?'}, "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end"
+    )
+    print()
+    print_table(
+        lat,
+        0,
+        f"round trip at {args.rate:,.0f} requests/s for {args.duration:g} s "
+        f"(target p50 ≤ {TARGET_P50_MS} ms, p99 ≤ {TARGET_P99_MS} ms)",
+        percentiles=PERCENTILES,
+        other_cpu="cpu svc",
+        rest=True,
+    )
+    print()
+    floors = [p.eps for p in thr if p.name.startswith("floor")]
+    print_table(
+        thr,
+        max(floors, default=0),
+        f"throughput, closed loop, {args.burst:g} s each (target ≥ {TARGET_DECISIONS_PER_S:,} decisions/s; "
+        "× floor is against the best floor row)",
+        percentiles=PERCENTILES,
+        other_cpu="cpu svc",
+        rest=True,
+    )
+    print()
+    e50, e99, e999 = (_pct_us(eval_times, q) for q in (50, 99, 99.9))
+    print(
+        f"evaluation alone ({args.eval_rules}-rule bundle, {len(eval_times):,} evaluations "
+        f"of {len(action_mix())} actions, in process): p50 {e50:.1f} µs, p99 {e99:.1f} µs, p99.9 {e999:.1f} µs "
+        f"(target p99 ≤ {TARGET_EVAL_P99_US:g} µs)"
+    )
+    print("  p99 by kind: " + ", ".join(f"{k} {v:.0f} µs" for k, v in eval_kinds.items()))
+    print(f"  verdicts of the mix: {dict(eval_verdicts.most_common())}")
+
+    lat_ms = check_phase.latencies
+    floor_ms = lat[0].latencies
+    best = max((p for p in thr if not p.name.startswith("floor")), key=lambda p: p.eps)
+    p50, p99 = quantile(lat_ms, 50) * 1e3, quantile(lat_ms, 99) * 1e3
+    verdicts = [
+        ("round trip p50", p50 <= TARGET_P50_MS, f"{p50:.3f} ms"),
+        ("round trip p99", p99 <= TARGET_P99_MS, f"{p99:.3f} ms"),
+        ("decisions/s", best.eps >= TARGET_DECISIONS_PER_S, f"{best.eps:,.0f}/s"),
+        ("evaluation p99", e99 <= TARGET_EVAL_P99_US, f"{e99:.1f} µs"),
+    ]
+    print("targets: " + "; ".join(f"{what} {got} {'meets' if ok else 'MISSES'}" for what, ok, got in verdicts))
+    return {
+        "p50_ms": round(p50, 3),
+        "p99_ms": round(p99, 3),
+        "p999_ms": round(quantile(lat_ms, 99.9) * 1e3, 3),
+        "floor_p50_ms": round(quantile(floor_ms, 50) * 1e3, 3),
+        "floor_p99_ms": round(quantile(floor_ms, 99) * 1e3, 3),
+        "max_decisions_per_s": round(best.eps),
+        "eval_p99_us": round(e99, 1),
+    }
+
+
+def _inflight(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, not {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("give at least one positive number")
+    return values
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: children stopped, server stopped, temp removed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench/decision.py",
+        description="Measure the decision path (DESIGN.md §8): check() round trip at a fixed rate beside the "
+        "floor (request + one JetStream publish) measured in the same run, the maximum sustained decisions/s "
+        "of one replica, and policy evaluation alone. Starts its own nats-server, one policy replica and a "
+        "floor responder. The last line of output is one JSON object.",
+    )
+    parser.add_argument("--rate", type=float, default=1000.0, help="open-loop requests/s (default 1000)")
+    parser.add_argument("--duration", type=float, default=60.0, help="open-loop seconds per phase (default 60)")
+    parser.add_argument("--burst", type=float, default=10.0, help="closed-loop seconds per row (default 10)")
+    parser.add_argument(
+        "--max-inflight", type=_inflight, default=[64, 128], metavar="N,M", help="requests in flight (default 64,128)"
+    )
+    parser.add_argument("--rules", type=int, default=50, help="rules in the replica's bundle (default 50)")
+    parser.add_argument("--eval-rules", type=int, default=100, help="rules in the evaluation bundle (default 100)")
+    parser.add_argument(
+        "--eval-iterations", type=int, default=50_000, help="evaluations timed in process (default 50000)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 5 s open loop, 3 s bursts, 5000 evaluations")
+    parser.add_argument(
+        "--replica-cmd",
+        metavar="CMD",
+        help="how to run the replica, e.g. under a profiler: 'py-spy record -o policy.svg -- "
+        ".venv/bin/python -m agentgov.policy' (default: this Python, -m agentgov.policy)",
+    )
+    parser.add_argument("--floor-responder", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.floor_responder:
+        asyncio.run(floor_responder())
+        return 0
+    if args.quick:
+        args.duration, args.burst, args.eval_iterations = 5.0, 3.0, 5_000
+    if args.rate <= 0 or args.duration <= 0 or args.burst <= 0:
+        parser.error("--rate, --duration and --burst must be positive")
+    signal.signal(signal.SIGTERM, _terminate)
+    with tempfile.TemporaryDirectory(prefix="agentgov-bench-decision-") as tmp:
+        result = asyncio.run(bench(args, Path(tmp)))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

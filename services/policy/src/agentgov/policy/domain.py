@@ -1,0 +1,175 @@
+"""The decision core of the policy service: gates, then the compiled policy. Pure apart from the token cache.
+
+:func:`decide` runs, in order, each gate a deny with its contracts ``DenyCode``:
+
+1. ids are subject-safe (``invalid_id``);
+2. the token verifies (``token_missing`` / ``token_invalid`` / ``token_expired``), names ``check.agent`` as
+   its subject (``agent_mismatch``), and is not revoked by id or by a revoke-all after it was issued
+   (``token_revoked``);
+3. the agent is registered (``unknown_agent``) with the org and team the token names (``agent_mismatch``),
+   not retired (``agent_retired``) and not paused (``agent_paused``);
+4. a bundle covers the agent's org (``org:<org>``, else ``*``; ``no_policy``);
+5. the bundle evaluates the action.
+
+Every outcome carries the sanitized action (secrets redacted), also when a gate denies, because the action
+is persisted. Rate limits are counted outside (a :class:`~agentgov.policy.ratelimit.Limiter`) and applied
+with :func:`finalize`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+import msgspec
+
+from agentgov.contracts.errors import InvalidIdError
+from agentgov.contracts.events import Action, Claim, DenyCode, Evidence, MatchedRule, Redaction, Verdict
+from agentgov.contracts.ids import check_token
+from agentgov.contracts.requests import CheckAction
+from agentgov.identity import TokenError, TokenVerifier
+from agentgov.policy.lang import AgentFacts, BudgetView, CompiledBundle, EvalInput, sanitize
+from agentgov.policy.lang.levels import describe
+from agentgov.policy.ratelimit import RateCharge
+
+__all__ = ["AgentFacts", "BudgetView", "Outcome", "World", "decide", "finalize"]
+
+
+@dataclass(frozen=True)
+class World:
+    """What a decision reads: projections of the stream, the token verifier, the redaction salt.
+
+    ``revoked_before`` maps an agent to Unix seconds: its tokens issued (``iat``) strictly before are revoked.
+    ``budgets`` maps an agent to what is left of its budget; None means no budget service is running.
+    """
+
+    bundles: Mapping[str, CompiledBundle]
+    agents: Mapping[str, AgentFacts]
+    retired: Mapping[str, str]
+    paused: Mapping[str, str]
+    revoked_tokens: set[str]
+    revoked_before: Mapping[str, int]
+    tokens: TokenVerifier
+    salt: bytes
+    budgets: Mapping[str, BudgetView] | None = field(default=None)
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """A decision before it is recorded: the verdict and everything the ActionDecided event carries."""
+
+    verdict: Verdict
+    claim: Claim
+    action: Action
+    """Sanitized: secrets (and personal data, when the bundle says so) replaced by ``[REDACTED:<kind>]``."""
+    code: DenyCode | None = None
+    risk: int = 0
+    rules: list[MatchedRule] = []
+    reasons: list[str] = []
+    errors: list[str] = []
+    evidence: list[Evidence] = []
+    redactions: list[Redaction] = []
+    policy_revision: int = 0
+    bundle_scope: str = ""
+    charges: list[RateCharge] = []
+    """The rate-limit charges to count (empty when denied; emptied by :func:`finalize` when over a limit)."""
+    agent: AgentFacts | None = None
+    """The registry facts used, when the agent was found."""
+
+
+def decide(check: CheckAction, world: World, now_ns: int) -> Outcome:
+    """Gate and evaluate one request (see the module docstring for the order)."""
+    try:
+        check_token("agent", check.agent)
+        check_token("request", check.request_id)
+        if check.session is not None:
+            check_token("session", check.session)
+    except InvalidIdError as exc:
+        return _deny(check, world, "invalid_id", str(exc))
+    try:
+        claims = world.tokens.verify(check.token, now=now_ns / 1e9)
+    except TokenError as exc:
+        return _deny(check, world, cast(DenyCode, exc.code), exc.why)
+    if claims.agent != check.agent:
+        return _deny(check, world, "agent_mismatch", f"the token was issued to {claims.agent!r}, not {check.agent!r}")
+    if claims.token_id in world.revoked_tokens:
+        return _deny(check, world, "token_revoked", f"token {claims.token_id} has been revoked")
+    before = world.revoked_before.get(check.agent)
+    if before is not None and claims.issued_at < before:
+        return _deny(check, world, "token_revoked", f"tokens of {check.agent!r} issued before {before} are revoked")
+    facts = world.agents.get(check.agent)
+    if facts is None:
+        return _deny(check, world, "unknown_agent", f"agent {check.agent!r} is not registered")
+    if (facts.org, facts.team) != (claims.org, claims.team):
+        why = f"the token names org {claims.org!r} team {claims.team!r}; the registry says {facts.org!r} {facts.team!r}"
+        return _deny(check, world, "agent_mismatch", why, facts)
+    if (reason := world.retired.get(check.agent)) is not None:
+        return _deny(check, world, "agent_retired", f"agent {check.agent!r} is retired: {reason}", facts)
+    if (reason := world.paused.get(check.agent)) is not None:
+        return _deny(check, world, "agent_paused", f"agent {check.agent!r} is paused: {reason}", facts)
+    bundle = world.bundles.get(f"org:{facts.org}") or world.bundles.get("*")
+    if bundle is None:
+        return _deny(check, world, "no_policy", f"no active policy covers org {facts.org!r}", facts)
+    budget = world.budgets.get(check.agent) if world.budgets is not None else None
+    if world.budgets is not None and budget is None:
+        budget = BudgetView()
+    ev = bundle.evaluate(
+        EvalInput(
+            action=check.action,
+            agent=facts,
+            now_ns=now_ns,
+            session=check.session,
+            request_context=check.context,
+            estimated_usd_micros=check.estimated_usd_micros,
+            budget=budget,
+            salt=world.salt,
+        )
+    )
+    return Outcome(
+        verdict=ev.verdict,
+        claim=ev.claim,
+        action=ev.action,
+        risk=ev.risk,
+        rules=ev.rules,
+        reasons=ev.reasons,
+        errors=ev.errors,
+        evidence=ev.evidence,
+        redactions=ev.redactions,
+        policy_revision=bundle.revision,
+        bundle_scope=bundle.scope,
+        charges=ev.charges,
+        agent=facts,
+    )
+
+
+def finalize(outcome: Outcome, exceeded: Sequence[RateCharge]) -> Outcome:
+    """Apply a limiter's answer: any exceeded limit turns the outcome into a ``rate_limited`` deny."""
+    if not exceeded:
+        return outcome
+    lines = [describe(c) for c in exceeded]
+    limits = [
+        MatchedRule(id=c.rule_id, effect="deny", reason=line, scope=c.scope)
+        for c, line in zip(exceeded, lines, strict=True)
+    ]
+    return msgspec.structs.replace(
+        outcome,
+        verdict="deny",
+        claim="denied_before_execution",
+        code="rate_limited",
+        rules=[*outcome.rules, *limits],
+        reasons=lines,
+        charges=[],
+    )
+
+
+def _deny(check: CheckAction, world: World, code: DenyCode, reason: str, facts: AgentFacts | None = None) -> Outcome:
+    action, redactions = sanitize(check.action, world.salt)
+    return Outcome(
+        verdict="deny",
+        claim="denied_before_execution",
+        action=action,
+        code=code,
+        reasons=[reason],
+        redactions=redactions,
+        agent=facts,
+    )

@@ -1,0 +1,133 @@
+"""evaluate: one action against the compiled levels that apply to its agent. Pure: no I/O, no clock.
+
+Order: scan (secrets always; personal data when a level asks) → sanitize → tool settings (risk) → every
+section and rule of every level votes → risk thresholds vote → the most restrictive vote wins (deny >
+review > redact > allow), the bundle default when nobody voted → rate-limit charges unless denied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentgov.contracts.events import Evidence, MatchedRule, Verdict
+from agentgov.policy.lang.celcache import ContextCache
+from agentgov.policy.lang.inputs import CLAIMS, STRICTNESS, EvalInput, Evaluation, full_id
+from agentgov.policy.lang.levels import Level, ToolSettingC
+from agentgov.policy.lang.sanitize import redact
+from agentgov.policy.lang.scanner import Finding, Scanner
+from agentgov.policy.lang.state import State
+from agentgov.policy.ratelimit import RateCharge
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What applies to one (team, agent) pair, worked out once: its levels and their data settings."""
+
+    levels: tuple[Level, ...]
+    scan_pii: bool
+    """Some level sets ``data.pii`` to redact, block or alert."""
+    redact_pii: bool
+    """Some level sets ``data.pii`` to redact or block: personal data is removed from the recorded action."""
+    neutral: frozenset[str]
+    """Finding categories every level that mentions them redacts: they do not raise the risk score."""
+    settings: bool
+    """Some level has ``tools.settings``."""
+
+    @classmethod
+    def of(cls, levels: tuple[Level, ...]) -> Plan:
+        """The plan for these levels."""
+        secret_modes = {lv.data.secrets for lv in levels if lv.data is not None and lv.data.secrets}
+        pii_modes = {lv.data.pii for lv in levels if lv.data is not None and lv.data.pii} - {"ignore"}
+        neutral = frozenset(c for c, modes in (("secret", secret_modes), ("pii", pii_modes)) if modes == {"redact"})
+        return cls(
+            levels, bool(pii_modes), bool(pii_modes & {"redact", "block"}), neutral, any(lv.settings for lv in levels)
+        )
+
+
+def evaluate(
+    plan: Plan,
+    inp: EvalInput,
+    *,
+    default: Verdict,
+    scope: str,
+    scanner: Scanner,
+    salt: bytes,
+    contexts: ContextCache | None = None,
+) -> Evaluation:
+    """Evaluate ``inp`` under ``plan`` (levels: org first, then team, then agent)."""
+    action = inp.action
+    findings = scanner.scan(action.target, action.args, pii=plan.scan_pii)
+    removed = findings if plan.redact_pii else [f for f in findings if f.category == "secret"]
+    sanitized, redactions = redact(action, removed, salt)
+
+    st = State(inp, findings, contexts)
+    settings = _settings(plan, action.tool)
+    st.pre_risk = _risk(findings, plan.neutral, settings)
+
+    votes: list[MatchedRule] = []
+    rule_risk = 0
+    for lv in plan.levels:
+        for section in lv.sections:
+            section.vote(st, votes)
+        if lv.rules is not None:
+            rule_risk = max(rule_risk, lv.rules.vote(st, votes))
+    for s in settings:
+        s.vote(st, votes)
+    risk = min(100, max(st.pre_risk, rule_risk))
+    for lv in plan.levels:
+        if lv.risk is not None:
+            lv.risk_vote(risk, votes)
+
+    if votes:
+        verdict: Verdict = "allow"
+        level = 0
+        for v in votes:
+            if STRICTNESS[v.effect] > level:
+                verdict, level = v.effect, STRICTNESS[v.effect]
+    else:
+        verdict = default
+        why = f"no rule matched; the bundle default is {default}"
+        votes.append(MatchedRule(id="default", effect=default, reason=why, scope="org"))
+
+    charges: list[RateCharge] = []
+    if verdict != "deny":
+        for lv in plan.levels:
+            if lv.limits:
+                lv.charges(st, scope, inp.agent, charges)
+        for s in settings:
+            if s.s.rate is not None:
+                key = f"{scope}|{s.scope}|tools.settings.rate|agent:{inp.agent.id}"
+                charges.append(RateCharge(key, s.s.rate[0], s.s.rate[1], "tools.settings.rate", s.scope))
+
+    return Evaluation(
+        verdict=verdict,
+        claim=CLAIMS[verdict],
+        risk=risk,
+        rules=votes,
+        reasons=[f"{full_id(v.scope, v.id)}: {v.reason}" for v in votes if v.effect == verdict],
+        errors=st.errors,
+        evidence=[
+            Evidence(category=f.category, severity=f.severity, detail=f.kind, field=f.field, start=f.start, end=f.end)
+            for f in findings
+        ],
+        redactions=redactions,
+        action=sanitized,
+        charges=charges,
+    )
+
+
+def _settings(plan: Plan, tool: str | None) -> list[ToolSettingC]:
+    if not plan.settings or tool is None:
+        return []
+    return [s for lv in plan.levels for s in lv.settings if s.glob.match(tool) is not None]
+
+
+def _risk(findings: list[Finding], neutral: frozenset[str], settings: list[ToolSettingC]) -> int:
+    risk = 0
+    for f in findings:
+        if f.category not in neutral and f.severity > risk:
+            risk = f.severity
+    for s in settings:
+        if s.s.risk is not None and s.s.risk > risk:
+            risk = s.s.risk
+    return risk
