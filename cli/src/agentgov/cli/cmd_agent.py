@@ -20,6 +20,7 @@ from agentgov.contracts.ids import check_token
 from agentgov.identity.tokens import DEFAULT_TTL_S, issue_token
 from agentgov.streaming import home
 from agentgov.streaming.errors import StreamingError
+from agentgov.streaming.home import Runtime
 from agentgov.streaming.natsconf import NatsUsers, connect
 
 AGENT_HELP = """\
@@ -106,7 +107,7 @@ def write_credentials(path: Path, data: dict[str, Any]) -> None:
 
 
 async def register_agent(
-    args: argparse.Namespace, *, base: Path | None = None, wait_for_user: float = 10.0
+    args: argparse.Namespace, *, rt: Runtime | None = None, base: Path | None = None, wait_for_user: float = 10.0
 ) -> dict[str, Any]:
     """Register ``args.agent``; returns the credentials written (also used by ``agentgov up``)."""
     base = base or home.home()
@@ -117,7 +118,7 @@ async def register_agent(
     if not 0 <= args.trust <= 100:
         raise ValueError("--trust must be between 0 and 100")
     identity = local_operator(base)
-    rt = runtime_from(args)
+    rt = rt or runtime_from(args)
     users_file = base / "secrets" / "nats-users.json"
     nats: dict[str, Any] = {"url": rt.url}
     if users_file.exists() and not args.nats_url:
@@ -160,6 +161,7 @@ async def _wait_user_active(nats: dict[str, Any], timeout: float) -> None:
                 inbox_prefix=nats["inbox_prefix"],
                 allow_reconnect=False,
                 connect_timeout=1,
+                error_cb=_quiet,
             )
         except Exception as exc:
             last = exc
@@ -168,6 +170,10 @@ async def _wait_user_active(nats: dict[str, Any], timeout: float) -> None:
             await nc.close()
             return
     note(f"the agent's NATS user is not active yet ({last}); is `agentgov up` running on this home?")
+
+
+async def _quiet(exc: Exception) -> None:
+    """Connection errors while probing are expected (the server may not have reloaded yet)."""
 
 
 def _label(text: str) -> tuple[str, str]:

@@ -219,7 +219,9 @@ async def published(js: JetStreamContext) -> list[tuple[int, PolicyPublished]]:
     return out
 
 
-async def publish_bundle(rt: Runtime, path: Path, note_text: str = "") -> tuple[str, int, int]:
+async def publish_bundle(
+    rt: Runtime, path: Path, note_text: str = "", *, base: Path | None = None
+) -> tuple[str, int, int]:
     """Validate, sign and append a bundle as the next revision of its scope: (scope, revision, stream seq).
 
     Raises BundleInvalid, TrustError (the operator may not publish that scope) or PublishError (another
@@ -227,7 +229,7 @@ async def publish_bundle(rt: Runtime, path: Path, note_text: str = "") -> tuple[
     """
     source = await asyncio.to_thread(path.read_text, "utf-8")
     compiled = compile_bundle(load_bundle(source, str(path)))
-    identity = local_operator()
+    identity = local_operator(base)
     scope = compiled.scope
     if not identity.operator.allows("policy", Scope.parse(scope).org):
         raise TrustError(f"operator {identity.operator.name!r} may not publish policy for {scope}")

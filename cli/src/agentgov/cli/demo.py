@@ -60,7 +60,7 @@ async def run(
             source = await asyncio.to_thread(bundle.read_text, "utf-8")
             active = {e.scope: e for _, e in await published(js)}
             if not any(e.source == source for e in active.values()):
-                scope, revision, _ = await publish_bundle(rt, bundle, "published by agentgov up")
+                scope, revision, _ = await publish_bundle(rt, bundle, "published by agentgov up", base=base)
                 out.append(f"policy: {bundle} published as {scope} revision {revision}")
             else:
                 out.append(f"policy: {bundle} is already published")
@@ -81,7 +81,7 @@ async def run(
             nats_user=rt.user,
             nats_password=rt.password,
         )
-        creds = await register_agent(args, base=base)
+        creds = await register_agent(args, rt=rt, base=base)
         out.append(f"agent: {DEMO_AGENT} registered (org {ORG}, team {TEAM}); credentials {creds['path']}")
         await _until(lambda: DEMO_AGENT in policy.projection.agents and bool(policy.projection.bundles), 10, stopped)
         script = find_example("scripted_agent.py")

@@ -4,8 +4,8 @@ Reads GOV from the start (the registry is needed to know each agent's team, org,
 time), takes every ActionDecided since ``--since`` that the policy evaluated (decisions denied before
 evaluation, for a bad token, a pause or a malformed request, carry a ``code`` and are counted apart), and
 evaluates its recorded action with the candidate at the decision's own time. The recorded action is the
-sanitized one: secrets were redacted before it was stored, so findings that depended on them are judged
-from the recorded redactions, not the values. Rate limits are not re-played (they depend on traffic).
+sanitized one: secrets were removed before it was stored, so decisions with redactions cannot be judged
+again and are counted apart. Rate limits are not re-played (they depend on traffic).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class ReplayReport:
 
     considered: int = 0
     not_evaluated: int = 0
+    redacted: int = 0
     unchanged: int = 0
     changes: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples: dict[tuple[str, str], list[dict[str, object]]] = field(default_factory=dict)
@@ -44,6 +45,7 @@ class ReplayReport:
         return {
             "considered": self.considered,
             "not_evaluated": self.not_evaluated,
+            "redacted_not_evaluated": self.redacted,
             "unchanged": self.unchanged,
             "changes": [
                 {"from": a, "to": b, "count": n, "examples": self.examples.get((a, b), [])}
@@ -84,6 +86,11 @@ def replay_events(
         facts = agents.get(event.agent or "")
         if event.code is not None or facts is None:
             report.not_evaluated += 1
+            continue
+        if event.redactions:
+            # The record holds the action with its secrets removed: a candidate would judge a different
+            # action, so these are counted apart rather than reported as changes.
+            report.redacted += 1
             continue
         result = candidate.evaluate(
             EvalInput(
@@ -150,7 +157,8 @@ async def replay_cmd(args: argparse.Namespace) -> int:
     print(
         f"{report.considered} decisions since {format_ns(since_ns)}: {report.unchanged} unchanged, "
         f"{sum(report.changes.values())} would change, {report.not_evaluated} not re-evaluated "
-        "(denied before evaluation, or agent unknown)"
+        f"(denied before evaluation, or agent unknown), {report.redacted} not re-evaluated "
+        "(secrets were removed before recording)"
     )
     if not report.changes:
         return 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import signal
 import struct
 import sys
 from collections.abc import Callable
@@ -163,7 +164,12 @@ Writer = ProcessWriter | ThreadWriter
 
 
 def child(target: str) -> int:
-    """Read batches from stdin, commit each, answer on stdout; exit when stdin closes."""
+    """Read batches from stdin, commit each, answer on stdout; exit when stdin closes.
+
+    Ctrl-C in a terminal reaches the whole process group: the child ignores it and finishes the batches
+    its parent already sent, then exits when the parent closes the pipe.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     rm = open_read_model(target)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     try:

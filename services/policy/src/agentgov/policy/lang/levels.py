@@ -7,20 +7,12 @@ from zoneinfo import ZoneInfo
 
 from agentgov.contracts.events import MatchedRule
 from agentgov.policy.lang import model
+from agentgov.policy.lang.conditions import BudgetSection, DataSection, Matcher, ScheduleSection
 from agentgov.policy.lang.globs import GlobSet
 from agentgov.policy.lang.inputs import AgentFacts, full_id
 from agentgov.policy.lang.rules import RulesSection
 from agentgov.policy.lang.schedule import zone
-from agentgov.policy.lang.sections import (
-    BudgetSection,
-    DataSection,
-    FilesSection,
-    Matcher,
-    NetworkSection,
-    ScheduleSection,
-    ShellSection,
-    ToolsSection,
-)
+from agentgov.policy.lang.sections import FilesSection, NetworkSection, ShellSection, ToolsSection
 from agentgov.policy.lang.state import State
 from agentgov.policy.lang.units import format_duration
 from agentgov.policy.ratelimit import RateCharge

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Final, cast
 
-import yaml
-
 from agentgov.policy.lang import model
 from agentgov.policy.lang.celexpr import CelProblem, compile_when
-from agentgov.policy.lang.globs import GlobError, GlobKind, glob_regex
-from agentgov.policy.lang.hosts import HostError, parse_pattern
-from agentgov.policy.lang.schedule import ScheduleError, Window, parse_days, parse_hours, zone
-from agentgov.policy.lang.source import Node, Reader, loc
+from agentgov.policy.lang.globs import GlobError, glob_regex
+from agentgov.policy.lang.parse_base import VERDICTS, SectionReader, hint
+from agentgov.policy.lang.schedule import ScheduleError, Window, parse_days, parse_hours
+from agentgov.policy.lang.source import Node
 from agentgov.policy.lang.units import parse_duration, parse_rate
 
 LEVEL_KEYS: Final = (
@@ -31,21 +29,11 @@ LEVEL_KEYS: Final = (
     "budget",
     "rules",
 )
-VERDICTS: Final = ("allow", "review", "deny", "redact")
 _NOT_REDACT: Final = ("allow", "review", "deny")
 
 
-class LevelReader:
-    """Reads one level's sections; ``where`` prefixes messages (``teams.payments``)."""
-
-    def __init__(self, r: Reader, where: str, ids: dict[str, dict[str, int]]) -> None:
-        self.r = r
-        self.where = where
-        self.ids = ids
-        """Rule and rate-limit ids seen so far in the bundle, with their lines (to report duplicates)."""
-
-    def _w(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
+class LevelReader(SectionReader):
+    """Reads one level's sections."""
 
     def level(self, entries: dict[str, tuple[Node, Node]]) -> model.Policy:
         """The Policy made of the level keys present in ``entries``."""
@@ -66,96 +54,6 @@ class LevelReader:
         values = {k: rd[k](node) for k, node in get.items()}
         return model.Policy(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
 
-    # -- small parts ---------------------------------------------------------------------------------
-
-    def globs(self, node: Node, what: str, kind: GlobKind, hint: str) -> tuple[str, ...] | None:
-        """A list of globs, each checked."""
-        items = self.r.strings(node, self._w(what), hint)
-        if items is None:
-            return None
-        out: list[str] = []
-        for text, item in items:
-            if kind == "path" and not text.startswith(("/", "~/", "**")):
-                self.r.error("AG202", item, f"{self._w(what)}: {text!r} must start with '/', '~/' or '**'")
-                continue
-            try:
-                glob_regex(text, kind)
-            except GlobError as exc:
-                self.r.error("AG201", item, f"{self._w(what)}: bad glob {text!r}: {exc}")
-                continue
-            out.append(text)
-        return tuple(out)
-
-    def hosts(self, node: Node, what: str, hint: str) -> tuple[str, ...] | None:
-        """A list of host patterns, each checked."""
-        items = self.r.strings(node, self._w(what), hint)
-        if items is None:
-            return None
-        out: list[str] = []
-        for text, item in items:
-            try:
-                parse_pattern(text)
-            except HostError as exc:
-                self.r.error(exc.code, item, f"{self._w(what)}: {exc}")
-                continue
-            out.append(text)
-        return tuple(out)
-
-    def match(self, node: Node, what: str) -> model.Match:
-        """A ``match`` mapping: kinds and tool globs."""
-        m = self.r.mapping(node, self._w(what), ("kinds", "tools"))
-        if m is None:
-            return model.Match()
-        kinds: tuple[str, ...] | None = None
-        if "kinds" in m:
-            items = self.r.strings(m["kinds"][1], self._w(f"{what}.kinds"), "leave it out to match every kind")
-            if items is not None:
-                kinds = tuple(k for k, n in items if self.r.choice(n, f"an item of {self._w(what)}.kinds", model.KINDS))
-        tools = None
-        if "tools" in m:
-            tools = self.globs(m["tools"][1], f"{what}.tools", "name", "leave it out to match every tool")
-        return model.Match(kinds, tools)
-
-    def cel_error(self, node: Node, label: str, problem: CelProblem) -> None:
-        """Report a CEL problem; a syntax error on a one-line ``when`` points at its exact column."""
-        at = loc(node)
-        line, column = at.line, at.column
-        if problem.position is not None and node.start_mark.line == node.end_mark.line:
-            quoted = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
-            column += problem.position[1] - 1 + int(quoted)
-        self.r.sink.add(problem.code, f"rule {label}: {problem.message}", line, column, problem.suggestion)
-
-    def claim_id(self, node: Node, space: str, what: str) -> str | None:
-        """A rule or limit id: a subject-safe token, unique in the bundle within ``space``."""
-        text = self.r.string(node, what)
-        if text is None:
-            return None
-        if text == "default" or not text.replace("-", "").replace("_", "").isalnum() or not text[0].isalnum():
-            self.r.error("AG107", node, f"{what} {text!r} must be letters, digits, '-' and '_' (not 'default')")
-            return None
-        seen = self.ids.setdefault(space, {})
-        if text in seen:
-            self.r.error("AG108", node, f"{what} {text!r} is already used at line {seen[text]}")
-            return None
-        seen[text] = node.start_mark.line + 1
-        return text
-
-    # -- sections ------------------------------------------------------------------------------------
-
-    def timezone(self, node: Node) -> str | None:
-        """An IANA zone name."""
-        name = self.r.string(node, self._w("timezone"))
-        if name is None:
-            return None
-        try:
-            zone(name)
-        except ValueError:
-            self.r.error(
-                "AG205", node, f"{self._w('timezone')}: {name!r} is not an IANA time zone (e.g. Europe/Berlin)"
-            )
-            return None
-        return name
-
     def risk(self, node: Node) -> model.Risk | None:
         """``risk: {review_at, deny_at}``."""
         m = self.r.mapping(node, self._w("risk"), ("review_at", "deny_at"))
@@ -173,7 +71,7 @@ class LevelReader:
         if m is None:
             return None
         lists = {
-            k: self.globs(m[k][1], f"tools.{k}", "name", _hint(k)) if k in m else None
+            k: self.globs(m[k][1], f"tools.{k}", "name", hint(k)) if k in m else None
             for k in ("allow", "deny", "review")
         }
         settings: list[model.ToolSetting] = []
@@ -219,7 +117,7 @@ class LevelReader:
         m = self.r.mapping(node, self._w("shell"), ("allow", "deny", "review"))
         if m is None:
             return None
-        got = {k: self.globs(m[k][1], f"shell.{k}", "command", _hint(k)) if k in m else None for k in m}
+        got = {k: self.globs(m[k][1], f"shell.{k}", "command", hint(k)) if k in m else None for k in m}
         return model.Shell(got.get("allow"), got.get("deny"), got.get("review"))
 
     def files(self, node: Node) -> model.Files | None:
@@ -235,7 +133,9 @@ class LevelReader:
         got = {k: self.globs(m[k][1], f"files.{k}", "path", hints[k]) for k in ("read", "write", "sensitive") if k in m}
         effect = "deny"
         if "sensitive_effect" in m:
-            effect = self.r.choice(m["sensitive_effect"][1], self._w("files.sensitive_effect"), ("deny", "review")) or "deny"
+            effect = (
+                self.r.choice(m["sensitive_effect"][1], self._w("files.sensitive_effect"), ("deny", "review")) or "deny"
+            )
         return model.Files(got.get("read"), got.get("write"), got.get("sensitive"), cast(model.Effect, effect))
 
     def network(self, node: Node) -> model.Network | None:
@@ -243,7 +143,7 @@ class LevelReader:
         m = self.r.mapping(node, self._w("network"), ("allow", "deny"))
         if m is None:
             return None
-        got = {k: self.hosts(m[k][1], f"network.{k}", _hint(k)) for k in ("allow", "deny") if k in m}
+        got = {k: self.hosts(m[k][1], f"network.{k}", hint(k)) for k in ("allow", "deny") if k in m}
         return model.Network(got.get("allow"), got.get("deny"))
 
     def data(self, node: Node) -> model.Data | None:
@@ -386,9 +286,3 @@ class LevelReader:
                     model.Rule(rid, cast(model.Effect, effect), when, reason, match, risk, item.start_mark.line + 1)
                 )
         return tuple(out)
-
-
-def _hint(key: str) -> str:
-    if key == "allow":
-        return "an empty allow list has no effect; to block everything write deny: ['*']"
-    return "leave it out"

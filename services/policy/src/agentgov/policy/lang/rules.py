@@ -17,7 +17,7 @@ from agentgov.contracts.events import MatchedRule
 from agentgov.policy.lang import model
 from agentgov.policy.lang.celexpr import CelProblem, compile_when
 from agentgov.policy.lang.celneeds import Needs, merge
-from agentgov.policy.lang.sections import Matcher
+from agentgov.policy.lang.conditions import Matcher
 from agentgov.policy.lang.state import State
 
 
