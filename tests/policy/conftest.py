@@ -62,7 +62,9 @@ async def replicas(gov_world: Gov, nats_connect: NatsConnector) -> AsyncIterator
         # the production connection: reconnects forever, as `agentgov run policy` does
         nc = await connect(Runtime(url=gov_world.server.url, user=cred.user, password=cred.password), name="policy")
         connections.append(nc)
-        svc = PolicyService(cfg, nc, gov_world.trust, b"test-salt-0123456789", limiter or MemoryLimiter())
+        svc = PolicyService(
+            cfg, nc, TrustStore.load(cfg.operators_file), b"test-salt-0123456789", limiter or MemoryLimiter()
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(svc.run(stop))
         waiter = asyncio.create_task(svc.serving.wait())

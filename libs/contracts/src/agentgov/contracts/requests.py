@@ -17,7 +17,6 @@ import msgspec
 
 from agentgov.contracts.events import Action, Claim, DenyCode, Evidence, MatchedRule, Redaction, Verdict
 
-
 DENY_CODES: Final[tuple[str, ...]] = DenyCode.__args__  # type: ignore[attr-defined]
 
 MAX_REQUEST_BYTES: Final = 64 * 1024

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from agentgov.policy.domain import Outcome, decide, finalize
-from agentgov.policy.ratelimit import Limiter
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
@@ -37,7 +35,9 @@ from agentgov.contracts.events import Action, ActionDecided, DenyCode
 from agentgov.contracts.ids import check_token, uuid7
 from agentgov.contracts.requests import CheckAction, Decision
 from agentgov.contracts.streams import GOV
+from agentgov.policy.domain import Outcome, decide, finalize
 from agentgov.policy.projection import Projection
+from agentgov.policy.ratelimit import Limiter
 from agentgov.streaming.errors import StreamingError
 from agentgov.streaming.producer import ChainedProducer
 

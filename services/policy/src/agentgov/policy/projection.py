@@ -20,8 +20,6 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
-from agentgov.policy.domain import AgentFacts, World
-
 from agentgov.contracts import crypto
 from agentgov.contracts.events import (
     AgentPaused,
@@ -35,6 +33,7 @@ from agentgov.contracts.events import (
 from agentgov.identity.errors import TrustError
 from agentgov.identity.operators import Scope, TrustStore
 from agentgov.identity.tokens import TokenVerifier
+from agentgov.policy.domain import AgentFacts, World
 from agentgov.policy.errors import PolicyRejectedError
 from agentgov.policy.lang import BundleInvalid, CompiledBundle, compile_bundle, load_bundle
 

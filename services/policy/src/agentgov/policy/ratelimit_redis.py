@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Final
 
 import redis.asyncio as aioredis
+
 from agentgov.policy.ratelimit import RateCharge
 
 # KEYS: one counter key per charge. ARGV: n, then (limit, ttl_s) per charge.

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentgov.policy.ratelimit import Limiter, MemoryLimiter
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
@@ -25,6 +24,7 @@ from agentgov.identity.operators import TrustStore
 from agentgov.policy.errors import NotReadyError
 from agentgov.policy.handlers import DecisionPath, Stats
 from agentgov.policy.projection import Projection
+from agentgov.policy.ratelimit import Limiter, MemoryLimiter
 from agentgov.policy.ratelimit_redis import RedisLimiter
 from agentgov.policy.settings import PolicySettings
 from agentgov.policy.store import Follower, load_or_create_salt
