@@ -24,6 +24,7 @@ from agentgov.contracts.events import ActionDecided, AgentRegistered
 from agentgov.contracts.streams import GOV
 from agentgov.policy.domain import AgentFacts
 from agentgov.policy.lang import BundleInvalid, CompiledBundle, EvalInput, compile_bundle, load_bundle
+from agentgov.policy.projection import registered_facts
 from agentgov.streaming.connect import connect
 from agentgov.streaming.events import Skipped, typed
 from agentgov.streaming.reader import last_seq, read_batches
@@ -68,17 +69,7 @@ def replay_events(
     for seq, event in events:
         if isinstance(event, AgentRegistered):
             if event.agent:
-                parent = agents.get(event.parent) if event.parent else None
-                agents[event.agent] = AgentFacts(
-                    id=event.agent,
-                    org=event.org or "",
-                    team=event.team or "",
-                    parent=event.parent,
-                    lineage=(*parent.lineage, parent.id) if parent else ((event.parent,) if event.parent else ()),
-                    depth=parent.depth + 1 if parent else event.depth,
-                    trust=event.trust,
-                    labels=dict(event.labels),
-                )
+                agents[event.agent] = registered_facts(event.agent, event, agents)
             continue
         if event.ts < since_ns or (agent and event.agent != agent):
             continue

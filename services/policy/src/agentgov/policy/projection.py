@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from agentgov.contracts import crypto
@@ -106,18 +107,7 @@ class Projection:
                 pass
 
     def _register(self, agent: str, event: AgentRegistered) -> None:
-        parent = self.agents.get(event.parent) if event.parent else None
-        lineage = (*parent.lineage, parent.id) if parent is not None else ((event.parent,) if event.parent else ())
-        self.agents[agent] = AgentFacts(
-            id=agent,
-            org=event.org or "",
-            team=event.team or "",
-            parent=event.parent,
-            lineage=lineage,
-            depth=parent.depth + 1 if parent is not None else max(event.depth, len(lineage)),
-            trust=event.trust,
-            labels=dict(event.labels),
-        )
+        self.agents[agent] = registered_facts(agent, event, self.agents)
         self.retired.pop(agent, None)
 
     def _policy(self, event: PolicyPublished, stream_seq: int) -> None:
@@ -165,3 +155,19 @@ class Projection:
         if compiled.scope != event.scope:
             raise reject(f"bundle declares scope {compiled.scope!r} but was published for {event.scope!r}")
         return compiled
+
+
+def registered_facts(agent: str, event: AgentRegistered, known: Mapping[str, AgentFacts]) -> AgentFacts:
+    """An agent's facts from its registration; lineage and depth follow its parent when the parent is known."""
+    parent = known.get(event.parent) if event.parent else None
+    lineage = (*parent.lineage, parent.id) if parent is not None else ((event.parent,) if event.parent else ())
+    return AgentFacts(
+        id=agent,
+        org=event.org or "",
+        team=event.team or "",
+        parent=event.parent,
+        lineage=lineage,
+        depth=parent.depth + 1 if parent is not None else max(event.depth, len(lineage)),
+        trust=event.trust,
+        labels=dict(event.labels),
+    )

@@ -9,14 +9,23 @@ in :mod:`~agentgov.policy.lang.conditions`.
 
 from __future__ import annotations
 
-from agentgov.contracts.events import MatchedRule
+from agentgov.contracts.events import MatchedRule, Verdict
 from agentgov.policy.lang import model
 from agentgov.policy.lang.globs import GlobSet
 from agentgov.policy.lang.hosts import HostError, HostSet
 from agentgov.policy.lang.state import State
 
 
-class ToolsSection:
+class _Section:
+    """What every section shares: the scope it votes for."""
+
+    scope: str
+
+    def _vote(self, out: list[MatchedRule], rule_id: str, effect: Verdict, reason: str) -> None:
+        out.append(MatchedRule(id=rule_id, effect=effect, reason=reason, scope=self.scope))
+
+
+class ToolsSection(_Section):
     """``tools.allow|deny|review``."""
 
     def __init__(self, scope: str, s: model.Tools) -> None:
@@ -35,42 +44,17 @@ class ToolsSection:
         if tool is None:
             return
         if p := self.deny.match(tool):
-            out.append(
-                MatchedRule(
-                    id="tools.deny", effect="deny", reason=f"tool {tool!r} matches deny pattern {p!r}", scope=self.scope
-                )
-            )
+            self._vote(out, "tools.deny", "deny", f"tool {tool!r} matches deny pattern {p!r}")
         if p := self.review.match(tool):
-            out.append(
-                MatchedRule(
-                    id="tools.review",
-                    effect="review",
-                    reason=f"tool {tool!r} matches review pattern {p!r}",
-                    scope=self.scope,
-                )
-            )
+            self._vote(out, "tools.review", "review", f"tool {tool!r} matches review pattern {p!r}")
         if self.allow:
             if p := self.allow.match(tool):
-                out.append(
-                    MatchedRule(
-                        id="tools.allow",
-                        effect="allow",
-                        reason=f"tool {tool!r} matches allow pattern {p!r}",
-                        scope=self.scope,
-                    )
-                )
+                self._vote(out, "tools.allow", "allow", f"tool {tool!r} matches allow pattern {p!r}")
             else:
-                out.append(
-                    MatchedRule(
-                        id="tools.not_allowed",
-                        effect="deny",
-                        reason=f"tool {tool!r} is not in the allow list",
-                        scope=self.scope,
-                    )
-                )
+                self._vote(out, "tools.not_allowed", "deny", f"tool {tool!r} is not in the allow list")
 
 
-class ShellSection:
+class ShellSection(_Section):
     """``shell.allow|deny|review`` over the simple commands of a command line."""
 
     def __init__(self, scope: str, s: model.Shell) -> None:
@@ -88,30 +72,31 @@ class ShellSection:
         if st.action.kind != "shell":
             return
         cmd = st.command()
-        for effect, globs in (("deny", self.deny), ("review", self.review)):
+        votes: tuple[tuple[Verdict, GlobSet], ...] = (("deny", self.deny), ("review", self.review))
+        for effect, globs in votes:
             if not globs:
                 continue
             for text in (cmd.line, *cmd.parts):
                 if p := globs.match(text):
                     reason = f"command {text!r} matches {effect} pattern {p!r}"
-                    out.append(MatchedRule(id=f"shell.{effect}", effect=effect, reason=reason, scope=self.scope))  # type: ignore[arg-type]
+                    self._vote(out, f"shell.{effect}", effect, reason)
                     break
         if not self.allow:
             return
         if cmd.substitution:
             why = "the command line runs commands inside $(…), backticks or <(…), which no pattern can allow"
-            out.append(MatchedRule(id="shell.not_allowed", effect="deny", reason=why, scope=self.scope))
+            self._vote(out, "shell.not_allowed", "deny", why)
             return
         for part in cmd.parts or ("",):
             if not self.allow.match(part):
                 why = f"command {part!r} matches no allow pattern"
-                out.append(MatchedRule(id="shell.not_allowed", effect="deny", reason=why, scope=self.scope))
+                self._vote(out, "shell.not_allowed", "deny", why)
                 return
         why = f"every command in {cmd.line!r} matches an allow pattern"
-        out.append(MatchedRule(id="shell.allow", effect="allow", reason=why, scope=self.scope))
+        self._vote(out, "shell.allow", "allow", why)
 
 
-class FilesSection:
+class FilesSection(_Section):
     """``files.read|write|sensitive``; the path checks (relative, traversal) come with the section."""
 
     def __init__(self, scope: str, s: model.Files) -> None:
@@ -151,34 +136,20 @@ class FilesSection:
     def _scope_votes(self, label: str, path: str, verb: str, writing: bool, out: list[MatchedRule]) -> None:
         if p := self.sensitive.match(path):
             why = f"{label} {path} matches sensitive pattern {p!r}"
-            out.append(MatchedRule(id="files.sensitive", effect=self.sensitive_effect, reason=why, scope=self.scope))
+            self._vote(out, "files.sensitive", self.sensitive_effect, why)
         if not self.closed:
             return
         if p := self.write.match(path):
-            out.append(
-                MatchedRule(
-                    id="files.write",
-                    effect="allow",
-                    reason=f"{verb} of {path} is inside write scope {p!r}",
-                    scope=self.scope,
-                )
-            )
+            self._vote(out, "files.write", "allow", f"{verb} of {path} is inside write scope {p!r}")
         elif not writing and (p := self.read.match(path)):
-            out.append(
-                MatchedRule(
-                    id="files.read",
-                    effect="allow",
-                    reason=f"{verb} of {path} is inside read scope {p!r}",
-                    scope=self.scope,
-                )
-            )
+            self._vote(out, "files.read", "allow", f"{verb} of {path} is inside read scope {p!r}")
         else:
             where = "the write scope" if writing else "the read and write scopes"
             why = f"{verb} of {label} {path} is outside {where}"
-            out.append(MatchedRule(id="files.outside_scope", effect="deny", reason=why, scope=self.scope))
+            self._vote(out, "files.outside_scope", "deny", why)
 
 
-class NetworkSection:
+class NetworkSection(_Section):
     """``network.allow|deny`` over every URL an action carries."""
 
     def __init__(self, scope: str, s: model.Network) -> None:
@@ -194,31 +165,17 @@ class NetworkSection:
         """Vote on each URL's host."""
         for url, target in st.urls():
             if isinstance(target, HostError):
-                out.append(MatchedRule(id="network.bad_url", effect="deny", reason=str(target), scope=self.scope))
+                self._vote(out, "network.bad_url", "deny", str(target))
                 continue
             host = target.host or str(target.ip)
             if p := self.deny.match(target):
-                out.append(
-                    MatchedRule(
-                        id="network.deny",
-                        effect="deny",
-                        reason=f"host {host} matches deny pattern {p!r}",
-                        scope=self.scope,
-                    )
-                )
+                self._vote(out, "network.deny", "deny", f"host {host} matches deny pattern {p!r}")
             if self.allow:
                 if p := self.allow.match(target):
-                    out.append(
-                        MatchedRule(
-                            id="network.allow",
-                            effect="allow",
-                            reason=f"host {host} matches allow pattern {p!r}",
-                            scope=self.scope,
-                        )
-                    )
+                    self._vote(out, "network.allow", "allow", f"host {host} matches allow pattern {p!r}")
                 else:
                     why = f"host {host} (port {target.port}) of {url!r} is not in the allow list"
-                    out.append(MatchedRule(id="network.not_allowed", effect="deny", reason=why, scope=self.scope))
+                    self._vote(out, "network.not_allowed", "deny", why)
 
 
 def _ids(prefix: str, **sets: GlobSet | HostSet) -> list[str]:
