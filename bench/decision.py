@@ -3,16 +3,19 @@
 What it does, in one run, against its own embedded nats-server (with users) in a temp directory:
 
 0. setup: the streams, a trust file with a generated operator key, a signed ``--rules`` bundle (default
-   50 rules) published as PolicyPublished, one agent registered (AgentRegistered, its own NATS user, a
-   token, a credentials file as ``agentgov agent register`` writes it). One policy replica runs as a
-   separate process (``python -m agentgov.policy``, role ``policy``), so the load generator does not share
-   its GIL; so does the floor responder (this file with ``--floor-responder``).
-1. latency, open loop: ``--rate`` requests/s (default 1,000) for ``--duration`` seconds (default 60), sent
-   at fixed times whatever the replies do, and timed from the time each was *due* (no coordinated
-   omission). First the floor, a responder that does what the decision path cannot avoid: take a core
-   NATS request, append one same-size message to GOV with a ``Nats-Msg-Id`` and wait for the JetStream
-   ack (``js.publish``), reply. Then ``check()`` through the SDK against the replica, which also reads
-   the request, checks the token, evaluates the bundle, seals and signs its hash-chained ActionDecided.
+   50 rules, ``agentgov.policy.lang.synth.bench_bundle``) published as PolicyPublished, one agent
+   registered (AgentRegistered, its own NATS user, a token, a credentials file as ``agentgov agent
+   register`` writes it). One policy replica runs as a separate process (``python -m agentgov.policy``,
+   role ``policy``), so the load generator does not share its GIL; so does the floor responder (this file
+   with ``--floor-responder``).
+1. latency, open loop: ``--rate`` requests/s (default 1,000) for ``--duration`` seconds (default 60) each,
+   sent at fixed times whatever the replies do, and timed from the time each was *due* (no coordinated
+   omission). Two targets take turns every ``--block`` seconds (default 10), so that whatever else the
+   machine does falls on both alike: the floor, a responder that does what the decision path cannot
+   avoid (take a core NATS request, append one same-size message to GOV with a ``Nats-Msg-Id`` and wait
+   for the JetStream ack with ``js.publish``, reply), and ``check()`` through the SDK against the replica,
+   which also reads the request, checks the token, evaluates the bundle, seals and signs its hash-chained
+   ActionDecided.
 2. throughput, closed loop: ``--max-inflight`` (default 64 and 128) requests kept in flight for
    ``--burst`` seconds (default 10) each, floor and ``check()``; the best ``check()`` rate is
    ``max_decisions_per_s``.
@@ -24,6 +27,7 @@ Progress goes to stderr; tables go to stdout and the last line is one JSON objec
 "eval_p99_us": …}``.
 
     .venv/bin/python bench/decision.py [--rate 1000] [--duration 60] [--quick] [--max-inflight 64,128]
+    .venv/bin/python bench/decision.py --replica-cmd "py-spy record -o p.svg -- .venv/bin/python -m agentgov.policy"
 
 The phases, meters and table are the shared harness in ``bench/harness.py``.
 """
@@ -36,6 +40,7 @@ import collections
 import contextlib
 import hashlib
 import json
+import math
 import os
 import random
 import shlex
@@ -72,7 +77,7 @@ from agentgov.streaming.streams import ensure_streams
 
 # Run as a script: the repo root on the path makes `bench.harness` importable here and to mypy.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import Meter, Phase, log, print_table, quantile
+from bench.harness import Meter, Phase, log, pct, print_table, quantile
 
 SCRIPT = Path(__file__).resolve()
 """This file: the floor responder runs it as a child process."""
@@ -508,28 +513,61 @@ def sample_request(token: str) -> bytes:
 # -- phases ----------------------------------------------------------------------------------------------
 
 
+def _cpu_each(phase: Phase) -> str:
+    """CPU per request of the responding process: robust to a busy machine, unlike latency."""
+    if not phase.n or phase.cpu_other is None:
+        return "responder CPU unknown"
+    return f"{phase.cpu_other / phase.n * 1e6:.0f} µs of responder CPU per request"
+
+
 def _pct_us(xs: Sequence[float], q: float) -> float:
     return quantile(xs, q) * 1e6 if xs else 0.0
 
 
-async def latency_phase(name: str, send: Send, args: argparse.Namespace, world: World, pid: int) -> Phase:
-    """Warm up, then the open loop at ``--rate`` for ``--duration``."""
-    log(f"{name}: warming up {WARMUP_S:.0f} s, then {args.rate:,.0f}/s for {args.duration:g} s (open loop)")
-    await open_loop(send, args.rate, WARMUP_S)
-    if isinstance(send, Checker):
-        send.reset()
-    meter = Meter(world.server.pid, pid).start()
-    res = await open_loop(send, args.rate, args.duration)
-    phase = meter.stop(Phase(name, n=len(res.latencies)))
-    phase.latencies = res.latencies
-    phase.latency_label = "from due time, open loop"
-    late = sorted(res.lag)
-    phase.note = (
-        f"sent {quantile(late, 50) * 1e6:+.0f} µs from due at p50, {quantile(late, 99) * 1e6:+.0f} µs at p99, "
-        f"worst {late[-1] * 1e3:+.2f} ms; {res.failed} failed"
+@dataclass(frozen=True)
+class Target:
+    """What a phase sends requests to: the replica through the SDK, or the floor responder."""
+
+    name: str
+    send: Send
+    pid: int
+
+
+async def latency_phases(targets: Sequence[Target], args: argparse.Namespace, world: World) -> list[Phase]:
+    """Warm each target up, then the open loop at ``--rate`` for ``--duration`` s each, in blocks of about
+    ``--block`` s taking turns, so whatever else the machine does meanwhile falls on every target alike."""
+    blocks = max(1, math.ceil(args.duration / args.block))
+    each = args.duration / blocks
+    log(
+        f"open loop at {args.rate:,.0f}/s: {', '.join(t.name for t in targets)}; warm-up {WARMUP_S:g} s each, "
+        f"then {blocks} turn(s) of {each:g} s"
     )
-    log(f"{name}: p50 {quantile(res.latencies, 50) * 1e3:.3f} ms, p99 {quantile(res.latencies, 99) * 1e3:.3f} ms")
-    return phase
+    for t in targets:
+        await open_loop(t.send, args.rate, WARMUP_S)
+        if isinstance(t.send, Checker):
+            t.send.reset()
+    phases = [Phase(t.name, latency_label="from due time, open loop") for t in targets]
+    lags: list[list[float]] = [[] for _ in targets]
+    failed = [0 for _ in targets]
+    for b in range(blocks):
+        for i, (t, phase) in enumerate(zip(targets, phases, strict=True)):
+            meter = Meter(world.server.pid, t.pid).start()
+            res = await open_loop(t.send, args.rate, each)
+            part = meter.stop(Phase(t.name, n=len(res.latencies)))
+            part.latencies = res.latencies
+            phase.extend(part)
+            lags[i] += res.lag
+            failed[i] += res.failed
+            log(
+                f"  turn {b + 1}/{blocks} {t.name}: p50 {quantile(res.latencies, 50) * 1e3:.3f} ms, "
+                f"p99 {quantile(res.latencies, 99) * 1e3:.3f} ms, rest of the machine {pct(part.cpu_rest, part.wall)}"
+            )
+    for phase, lag, fails in zip(phases, lags, failed, strict=True):
+        phase.note = (
+            f"sent {quantile(lag, 50) * 1e6:+.0f} µs from due at p50, {quantile(lag, 99) * 1e6:+.0f} µs at p99, "
+            f"worst {max(lag) * 1e3:+.2f} ms; {fails} failed; {_cpu_each(phase)}"
+        )
+    return phases
 
 
 async def throughput_phase(name: str, send: Send, inflight: int, seconds: float, world: World, pid: int) -> Phase:
@@ -543,7 +581,7 @@ async def throughput_phase(name: str, send: Send, inflight: int, seconds: float,
     phase = meter.stop(Phase(name, n=len(res.latencies) - res.failed))
     phase.latencies = res.latencies
     phase.latency_label = f"per request, {inflight} in flight"
-    phase.note = f"{res.failed} failed"
+    phase.note = f"{res.failed} failed; {_cpu_each(phase)}"
     log(f"{name}: {phase.eps:,.0f}/s")
     return phase
 
@@ -629,12 +667,15 @@ async def run_phases(args: argparse.Namespace, world: World) -> dict[str, float]
             raise RuntimeError(f"the replica is not deciding with the bench bundle: {first}")
         log(f"replica (pid {replica.pid}) and floor responder (pid {responder.pid}) answer")
 
-        lat: list[Phase] = []
-        lat.append(await latency_phase("floor: request + 1 JetStream publish", floor_send, args, world, responder.pid))
-        check_phase = await latency_phase(
-            f"check() via SDK, {args.rules}-rule bundle", checker, args, world, replica.pid
+        lat = await latency_phases(
+            [
+                Target("floor: request + 1 JetStream publish", floor_send, responder.pid),
+                Target(f"check() via SDK, {args.rules}-rule bundle", checker, replica.pid),
+            ],
+            args,
+            world,
         )
-        lat.append(check_phase)
+        check_phase = lat[1]
         server_us = [x / 1e6 for x in checker.server_us]
         outcomes = dict(checker.outcomes.most_common())
         inner = Phase("  inside the replica (Decision.latency_us)", n=len(server_us), wall=check_phase.wall)
@@ -746,6 +787,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--rate", type=float, default=1000.0, help="open-loop requests/s (default 1000)")
     parser.add_argument("--duration", type=float, default=60.0, help="open-loop seconds per phase (default 60)")
+    parser.add_argument(
+        "--block", type=float, default=10.0, help="open-loop seconds per turn; floor and check() alternate (default 10)"
+    )
     parser.add_argument("--burst", type=float, default=10.0, help="closed-loop seconds per row (default 10)")
     parser.add_argument(
         "--max-inflight", type=_inflight, default=[64, 128], metavar="N,M", help="requests in flight (default 64,128)"
@@ -769,8 +813,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.quick:
         args.duration, args.burst, args.eval_iterations = 5.0, 3.0, 5_000
-    if args.rate <= 0 or args.duration <= 0 or args.burst <= 0:
-        parser.error("--rate, --duration and --burst must be positive")
+    if min(args.rate, args.duration, args.burst, args.block) <= 0:
+        parser.error("--rate, --duration, --block and --burst must be positive")
     signal.signal(signal.SIGTERM, _terminate)
     with tempfile.TemporaryDirectory(prefix="agentgov-bench-decision-") as tmp:
         result = asyncio.run(bench(args, Path(tmp)))

@@ -103,6 +103,17 @@ class Phase:
         """Messages per second."""
         return self.n / self.wall if self.wall else 0.0
 
+    def extend(self, part: Phase) -> Phase:
+        """Add a later stretch of the same phase (measured apart, e.g. in turns with another phase)."""
+        self.n += part.n
+        self.wall += part.wall
+        self.latencies += part.latencies
+        for name in ("cpu_self", "cpu_nats", "cpu_other", "cpu_rest"):
+            mine, theirs = getattr(self, name), getattr(part, name)
+            if theirs is not None:
+                setattr(self, name, (mine or 0.0) + theirs)
+        return self
+
 
 class Meter:
     """Wall clock and CPU (this process, nats-server, ``other_pid`` if given) between ``start()`` and ``stop()``."""
