@@ -1,10 +1,57 @@
-"""The in-process limiter: fixed epoch-aligned windows, exact counts, all-or-nothing."""
+"""The limiters: fixed epoch-aligned windows, exact counts, all-or-nothing.
+
+The conformance tests run against both backends, in process and Redis (DESIGN.md §6: one interface, one
+suite); the last ones are about the in-process limiter's own bookkeeping.
+"""
 
 from __future__ import annotations
 
-from agentgov.policy.ratelimit import MemoryLimiter, RateCharge
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from agentgov.policy.ratelimit import Limiter, MemoryLimiter, RateCharge
+from agentgov.policy.ratelimit_redis import RedisLimiter
 
 S = 1_000_000_000
+
+
+@pytest_asyncio.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[Limiter]:
+    """A fresh limiter of each backend (Redis under this session's key prefix)."""
+    if request.param == "memory":
+        yield MemoryLimiter()
+        return
+    url: str = request.getfixturevalue("redis_url")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    redis_limiter = RedisLimiter.from_url(url, prefix=f"{prefix}{secrets.token_hex(4)}:")
+    yield redis_limiter
+    await redis_limiter.close()
+
+
+async def test_conformance_limit_window_and_all_or_nothing(limiter: Limiter) -> None:
+    """Exactly 'limit' per window; over-limit requests count nothing; the next window starts at zero."""
+    c = RateCharge("k", 3, 60, "rate_limits.x")
+    t0 = 1_700_000_040 * S
+    for i in range(3):
+        assert await limiter.hit([c], t0 + i * S) == []
+    assert await limiter.hit([c], t0 + 59 * S) == [c]
+    assert await limiter.hit([c], t0 + 60 * S) == []
+    small, big = RateCharge("s", 1, 60, "a"), RateCharge("b", 2, 60, "b")
+    assert await limiter.hit([small, big], t0) == []
+    assert await limiter.hit([small, big], t0 + S) == [small]
+    assert await limiter.hit([big], t0 + 2 * S) == []  # the refused request did not count against big
+    assert await limiter.hit([big], t0 + 3 * S) == [big]
+
+
+async def test_conformance_same_counter_twice(limiter: Limiter) -> None:
+    """Two charges on one counter in one request count twice and are over together."""
+    c = RateCharge("k2", 3, 60, "a")
+    assert await limiter.hit([c, c], 0) == []
+    assert await limiter.hit([c, c], 0) == [c, c]
+    assert await limiter.hit([c], 0) == []
 
 
 async def test_limit_then_next_window() -> None:

@@ -18,26 +18,29 @@ import redis.asyncio as aioredis
 
 from agentgov.policy.ratelimit import RateCharge
 
-# KEYS: one counter key per charge. ARGV: n, then (limit, ttl_s) per charge.
-# Returns a list of 0/1 (1 = over its limit); counts nothing unless every charge fits.
+# KEYS: the distinct counters of one request. ARGV: n keys, then (wanted, ttl_s) per key, then m charges as
+# (key index, limit). Returns one 0/1 per charge (1 = over its limit); counts nothing unless all fit.
 _SCRIPT: Final = """
 local n = tonumber(ARGV[1])
+local m = tonumber(ARGV[2 + 2 * n])
 local over = {}
 local any = false
-for i = 1, n do
-  local limit = tonumber(ARGV[2 * i])
+for j = 1, m do
+  local base = 2 + 2 * n + 2 * (j - 1)
+  local i = tonumber(ARGV[base + 1])
+  local limit = tonumber(ARGV[base + 2])
   local current = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if current + 1 > limit then
-    over[i] = 1
+  if current + tonumber(ARGV[2 * i]) > limit then
+    over[j] = 1
     any = true
   else
-    over[i] = 0
+    over[j] = 0
   end
 end
 if not any then
   for i = 1, n do
-    local count = redis.call('INCR', KEYS[i])
-    if count == 1 then
+    local count = redis.call('INCRBY', KEYS[i], tonumber(ARGV[2 * i]))
+    if count == tonumber(ARGV[2 * i]) then
       redis.call('EXPIRE', KEYS[i], tonumber(ARGV[2 * i + 1]))
     end
   end
@@ -64,13 +67,25 @@ class RedisLimiter:
         if not charges:
             return []
         now_s = now_ns // 1_000_000_000
-        keys: list[str] = []
-        argv: list[int] = [len(charges)]
+        index: dict[str, int] = {}
+        wanted: list[int] = []
+        ttls: list[int] = []
+        refs: list[int] = []
         for c in charges:
-            window = now_s // c.window_s
-            keys.append(f"{self._prefix}{c.key}:{c.window_s}:{window}")
-            argv += [c.limit, c.window_s + 1]
-        over = await self._script(keys=keys, args=argv)
+            key = f"{self._prefix}{c.key}:{c.window_s}:{now_s // c.window_s}"
+            if key not in index:
+                index[key] = len(index) + 1  # Lua arrays start at 1
+                wanted.append(0)
+                ttls.append(c.window_s + 1)
+            wanted[index[key] - 1] += 1
+            refs.append(index[key])
+        argv: list[int] = [len(index)]
+        for w, ttl in zip(wanted, ttls, strict=True):
+            argv += [w, ttl]
+        argv.append(len(charges))
+        for ref, c in zip(refs, charges, strict=True):
+            argv += [ref, c.limit]
+        over = await self._script(keys=list(index), args=argv)
         return [c for c, flag in zip(charges, over, strict=True) if int(flag)]
 
     async def close(self) -> None:
