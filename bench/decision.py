@@ -98,6 +98,8 @@ CHECK_TIMEOUT_S = 1.0
 LOOKAHEAD_S = 20e-6
 """The open loop sends a request up to this much before it is due; it is then timed from its actual send."""
 WARMUP_S = 2.0
+QUIET_REST = 0.10
+"""A turn is quiet when everything else on the machine took at most this much of one core meanwhile."""
 
 # -- the actions --------------------------------------------------------------------------------------
 
@@ -548,6 +550,8 @@ async def latency_phases(targets: Sequence[Target], args: argparse.Namespace, wo
             t.send.reset()
     phases = [Phase(t.name, latency_label="from due time, open loop") for t in targets]
     lags: list[list[float]] = [[] for _ in targets]
+    quiet: list[list[float]] = [[] for _ in targets]
+    quiet_turns = [0 for _ in targets]
     failed = [0 for _ in targets]
     for b in range(blocks):
         for i, (t, phase) in enumerate(zip(targets, phases, strict=True)):
@@ -558,15 +562,21 @@ async def latency_phases(targets: Sequence[Target], args: argparse.Namespace, wo
             phase.extend(part)
             lags[i] += res.lag
             failed[i] += res.failed
+            if part.cpu_rest is not None and part.cpu_rest <= QUIET_REST * part.wall:
+                quiet[i] += res.latencies
+                quiet_turns[i] += 1
             log(
                 f"  turn {b + 1}/{blocks} {t.name}: p50 {quantile(res.latencies, 50) * 1e3:.3f} ms, "
                 f"p99 {quantile(res.latencies, 99) * 1e3:.3f} ms, rest of the machine {pct(part.cpu_rest, part.wall)}"
             )
-    for phase, lag, fails in zip(phases, lags, failed, strict=True):
+    for phase, lag, fails, calm, n in zip(phases, lags, failed, quiet, quiet_turns, strict=True):
         phase.note = (
             f"sent {quantile(lag, 50) * 1e6:+.0f} µs from due at p50, {quantile(lag, 99) * 1e6:+.0f} µs at p99, "
-            f"worst {max(lag) * 1e3:+.2f} ms; {fails} failed; {_cpu_each(phase)}"
+            f"worst {max(lag) * 1e3:+.2f} ms; {fails} failed; {_cpu_each(phase)}; "
+            f"{n}/{blocks} turns quiet (rest of the machine ≤ {QUIET_REST:.0%})"
         )
+        if calm:
+            phase.note += f": p50 {quantile(calm, 50) * 1e3:.2f} ms, p99 {quantile(calm, 99) * 1e3:.2f} ms"
     return phases
 
 
@@ -701,7 +711,9 @@ async def run_phases(args: argparse.Namespace, world: World) -> dict[str, float]
         await admin.close()
 
     log(f"evaluation alone: {args.eval_rules}-rule bundle, {args.eval_iterations:,} evaluations")
+    meter = Meter(world.server.pid).start()
     eval_times, eval_kinds, eval_verdicts = eval_phase(args.eval_rules, args.eval_iterations)
+    eval_cpu = meter.stop(Phase("evaluation alone"))
 
     version = binary_version(world.server.binary)
     load = os.getloadavg()
@@ -739,7 +751,10 @@ async def run_phases(args: argparse.Namespace, world: World) -> dict[str, float]
         f"(target p99 ≤ {TARGET_EVAL_P99_US:g} µs)"
     )
     print("  p99 by kind: " + ", ".join(f"{k} {v:.0f} µs" for k, v in eval_kinds.items()))
-    print(f"  verdicts of the mix: {dict(eval_verdicts.most_common())}")
+    print(
+        f"  verdicts of the mix: {dict(eval_verdicts.most_common())}; "
+        f"rest of the machine meanwhile {pct(eval_cpu.cpu_rest, eval_cpu.wall)}"
+    )
 
     lat_ms = check_phase.latencies
     floor_ms = lat[0].latencies
@@ -816,8 +831,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if min(args.rate, args.duration, args.burst, args.block) <= 0:
         parser.error("--rate, --duration, --block and --burst must be positive")
     signal.signal(signal.SIGTERM, _terminate)
-    with tempfile.TemporaryDirectory(prefix="agentgov-bench-decision-") as tmp:
-        result = asyncio.run(bench(args, Path(tmp)))
+    try:
+        with tempfile.TemporaryDirectory(prefix="agentgov-bench-decision-") as tmp:
+            result = asyncio.run(bench(args, Path(tmp)))
+    except KeyboardInterrupt:
+        log("interrupted; the replica, the floor responder and nats-server are stopped")
+        return 130
     print(json.dumps(result))
     return 0
 

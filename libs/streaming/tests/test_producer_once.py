@@ -43,3 +43,12 @@ async def test_refused_compare_and_set_leaves_chain_unchanged(gov: JetStreamCont
     assert producer.head == head and producer.broken is None
     ack = await producer.publish(subjects.anomaly("a1"), AgentPaused(agent="a1"))
     assert ack.seq == 2
+
+
+async def test_acknowledged_appends_are_not_kept(gov: JetStreamContext) -> None:
+    """publish() forgets each event once acknowledged, so a long-running producer holds nothing per event."""
+    producer = ChainedProducer(gov, Ed25519PrivateKey.generate(), role="policy")
+    await producer.register()
+    for i in range(200):
+        await producer.publish(subjects.anomaly("a1"), AgentPaused(agent="a1", reason=str(i)))
+    assert len(producer._in_flight) == 0

@@ -109,7 +109,16 @@ class ChainedProducer:
         :meth:`publish_once` when it may not be.
         """
         entry = await self._enqueue(subject, event, msg_id)
-        return await self._settle(entry)
+        try:
+            return await self._settle(entry)
+        finally:
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop acknowledged entries from the front of the in-flight queue (they are settled in order)."""
+        q = self._in_flight
+        while q and (q[0].ack is not None or q[0].error is not None):
+            q.popleft()
 
     async def publish_once(
         self, subject: str, event: Event, *, msg_id: str, headers: dict[str, str] | None = None
@@ -195,7 +204,7 @@ class ChainedProducer:
             if entry.error is not None:
                 raise entry.error
             try:
-                entry.ack = await asyncio.wait_for(asyncio.shield(entry.future), self._ack_timeout)
+                entry.ack = await self._wait_ack(entry.future)
             except (TimeoutError, NatsTimeoutError, APIError) as first:
                 entry.ack = await self._retry(entry, first)
             if entry.ack.duplicate and entry.msg_id != entry.sealed.event.id:
@@ -214,6 +223,15 @@ class ChainedProducer:
                 self._chain.retract(entry.sealed)
                 return
         self._break(entry, PublishError(entry.subject, f"message id {entry.msg_id!r} was a duplicate"))
+
+    async def _wait_ack(self, future: asyncio.Future[PubAck]) -> PubAck:
+        """The ack, or TimeoutError after ``ack_timeout``; the future itself is never cancelled (a retry may
+        still be answered by it). Cheaper than ``wait_for(shield(...))``, which wraps it twice per event."""
+        if not future.done():
+            await asyncio.wait((future,), timeout=self._ack_timeout)
+            if not future.done():
+                raise TimeoutError(f"no ack within {self._ack_timeout:g} s")
+        return future.result()
 
     async def _retry(self, entry: _InFlight, first: BaseException) -> PubAck:
         """Re-send the same bytes with the same Nats-Msg-Id; JetStream drops it if the first one landed."""

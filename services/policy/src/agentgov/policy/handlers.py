@@ -50,6 +50,7 @@ DEDUP_WINDOW_NS = 600 * 1_000_000_000
 _decode_check = msgspec.json.Decoder(CheckAction).decode
 _decode_loose = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
+_decode_decision = msgspec.json.Decoder(Decision).decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,9 @@ class DecisionPath:
         self._max_bytes = max_bytes
         self._max_in_flight = max_in_flight
         self._dedup_entries = dedup_entries
-        self._recent: collections.OrderedDict[str, tuple[int, asyncio.Future[Decision]]] = collections.OrderedDict()
+        self._recent: collections.OrderedDict[str, tuple[int, asyncio.Future[bytes] | bytes]] = (
+            collections.OrderedDict()
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = Stats()
 
@@ -184,25 +187,29 @@ class DecisionPath:
             seen = self._remembered(key, now_ns)
             if seen is not None:
                 self.stats.duplicates += 1
-                decision = await asyncio.shield(seen)
-                await self._reply(msg, msgspec.structs.replace(decision, duplicate=True))
+                first = seen if isinstance(seen, bytes) else await asyncio.shield(seen)
+                decision = msgspec.structs.replace(_decode_decision(first), duplicate=True)
+                await self._send(msg, _encode(decision))
                 return
-        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         if key:
             self._remember(key, now_ns, future)
         try:
             decision = await self._decide_and_record(request, subject_agent, key, now_ns, started)
         except BaseException as exc:
-            decision = _unrecorded(rid, f"decision could not be recorded: {exc}")
+            data = _encode(_unrecorded(rid, f"decision could not be recorded: {exc}"))
             self._forget(key)
-            future.set_result(decision)
-            await self._reply(msg, decision)
+            future.set_result(data)
+            await self._send(msg, data)
             if not isinstance(exc, Exception):
                 raise
             log.exception("request %s on %s failed", rid, msg.subject)
             return
-        future.set_result(decision)
-        await self._reply(msg, decision)
+        data = _encode(decision)
+        future.set_result(data)
+        if key:
+            self._settled(key, data)
+        await self._send(msg, data)
 
     async def _decide_and_record(
         self, request: CheckAction | Rejection, subject_agent: str, key: str, now_ns: int, started: int
@@ -274,16 +281,19 @@ class DecisionPath:
                 self._producer = None
 
     async def _reply(self, msg: Msg, decision: Decision) -> None:
+        await self._send(msg, _encode(decision))
+
+    async def _send(self, msg: Msg, data: bytes) -> None:
         if not msg.reply:
             return
         try:
-            await self._nc.publish(msg.reply, _encode(decision))
+            await self._nc.publish(msg.reply, data)
         except Exception as exc:
             log.warning("could not reply to %s: %s", msg.subject, exc)
 
     # -- request ids seen by this replica -------------------------------------------------------------
 
-    def _remembered(self, key: str, now_ns: int) -> asyncio.Future[Decision] | None:
+    def _remembered(self, key: str, now_ns: int) -> asyncio.Future[bytes] | bytes | None:
         entry = self._recent.get(key)
         if entry is None:
             return None
@@ -292,10 +302,17 @@ class DecisionPath:
             return None
         return entry[1]
 
-    def _remember(self, key: str, now_ns: int, future: asyncio.Future[Decision]) -> None:
+    def _remember(self, key: str, now_ns: int, future: asyncio.Future[bytes]) -> None:
         self._recent[key] = (now_ns, future)
         while len(self._recent) > self._dedup_entries:
             self._recent.popitem(last=False)
+
+    def _settled(self, key: str, data: bytes) -> None:
+        """Keep the reply's bytes instead of its future: bytes are not tracked by the garbage collector, so
+        a full map of recent requests costs collections nothing."""
+        entry = self._recent.get(key)
+        if entry is not None:
+            self._recent[key] = (entry[0], data)
 
     def _forget(self, key: str) -> None:
         if key:
