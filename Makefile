@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml cli/pyproject.toml)
 
-.PHONY: help setup up test lint typecheck check bench schemas clean
+.PHONY: help setup up test lint typecheck check bench eval schemas clean
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,10 @@ typecheck: setup ## mypy --strict over sources and tests
 bench: setup ## benchmarks (prints p50/p99 and throughput beside the raw NATS floor)
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/decision.py
+
+CORPORA ?= ../shared/corpora
+eval: setup ## detection on the labelled corpora in $(CORPORA), per source and category (agentgov eval)
+	$(BIN)/agentgov eval $(wildcard $(CORPORA)/*.jsonl.gz $(CORPORA)/*.jsonl)
 
 schemas: setup ## regenerate the checked-in JSON Schemas of the events
 	$(BIN)/python -m agentgov.contracts.schema libs/contracts/schemas

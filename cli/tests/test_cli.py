@@ -30,9 +30,10 @@ COMMANDS = [
     ["policy", "publish"],
     ["policy", "history"],
     ["policy", "replay"],
+    ["eval"],
 ]
 
-OFFLINE = [["audit", "query"], ["policy", "validate"], ["policy", "test"]]
+OFFLINE = [["audit", "query"], ["policy", "validate"], ["policy", "test"], ["eval"]]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=" ".join)

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from agentgov.cli import cmd_agent, cmd_audit, cmd_check, cmd_policy, cmd_run, cmd_up
+from agentgov.cli import cmd_agent, cmd_audit, cmd_check, cmd_eval, cmd_policy, cmd_run, cmd_up
 
 DESCRIPTION = """\
 agentgov: a zero-trust governance runtime for AI agents.
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_agent.add_parser(sub, common)
     cmd_policy.add_parser(sub, common)
     cmd_check.add_parser(sub, common)
+    cmd_eval.add_parser(sub, common)
     return parser
 
 

@@ -1,0 +1,138 @@
+"""``agentgov eval FILE...``: run labelled corpora through the policy offline and report per source and category."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from agentgov.cli.output import Progress, error, table
+from agentgov.policy.corpus import DEFAULT_BUNDLE, CorpusError, Summary, Tally, read_records, run
+from agentgov.policy.lang import BundleInvalid, CompiledBundle, compile_bundle, load_bundle
+
+EVAL_HELP = """\
+Evaluate every record of labelled JSONL files (gzipped or not; {"id", "command" | "text", "label",
+"category"}, the first segment of "id" naming the source) with the policy's own evaluation code, offline.
+A record is detected when its verdict is anything but allow. Prints, per source and per category, the
+records, verdict counts, detection rate on positives (attack, secret, pii) and the flag and deny rates on
+benign records, then p50/p99 time per record. Rows marked label_conflict are counted apart.
+
+The default bundle allows unless a detector raises the risk (review at 60, deny at 90) or finds a secret
+or personal data (redact); --bundle measures another.
+"""
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``eval``."""
+    p = sub.add_parser(
+        "eval",
+        help="measure detection on labelled corpora, offline",
+        description=EVAL_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--bundle", type=Path, help="policy bundle to evaluate with (default: the detectors decide)")
+    p.add_argument("--records", type=Path, metavar="OUT.jsonl", help="also write one result line per record")
+    p.add_argument("--json", action="store_true", help="the summary as one JSON object")
+    p.set_defaults(handler=eval_cmd)
+
+
+def eval_cmd(args: argparse.Namespace) -> int:
+    """Run the files and print the tables."""
+    try:
+        bundle = _bundle(args.bundle)
+    except (BundleInvalid, OSError) as exc:
+        error(str(exc))
+        return 1
+    out: list[dict[str, Any]] | None = [] if args.records else None
+    progress = Progress("evaluating")
+    done = 0
+
+    def records() -> Any:
+        nonlocal done
+        for path in args.files:
+            for record in read_records(path):
+                done += 1
+                progress(done)
+                yield record
+
+    try:
+        summary = run(records(), bundle, out=out)
+    except (CorpusError, OSError) as exc:
+        progress.done()
+        error(str(exc))
+        return 1
+    progress.done()
+    if args.records and out is not None:
+        with args.records.open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(line) + "\n" for line in out)
+    if args.json:
+        print(json.dumps(_as_json(summary)))
+        return 0
+    _print(summary)
+    return 0
+
+
+def _bundle(path: Path | None) -> CompiledBundle:
+    if path is None:
+        return compile_bundle(load_bundle(DEFAULT_BUNDLE, "<eval default>"))
+    return compile_bundle(load_bundle(path.read_text(encoding="utf-8"), str(path)))
+
+
+def _rate(n: int, d: int) -> str:
+    return f"{100 * n / d:.1f}%" if d else "-"
+
+
+def _rows(groups: dict[str, Tally]) -> list[list[object]]:
+    return [
+        [
+            name,
+            t.records,
+            t.verdicts["allow"],
+            t.verdicts["review"],
+            t.verdicts["redact"],
+            t.verdicts["deny"],
+            _rate(t.detected_positive, t.positives),
+            _rate(t.flagged_negative, t.negatives),
+            _rate(t.denied_negative, t.negatives),
+        ]
+        for name, t in sorted(groups.items())
+    ]
+
+
+HEADERS = ["group", "records", "allow", "review", "redact", "deny", "detected", "benign flagged", "benign denied"]
+
+
+def _print(summary: Summary) -> None:
+    print("by source")
+    table(HEADERS, _rows(summary.by_source))
+    print("\nby category")
+    table(HEADERS, _rows(summary.by_category))
+    if summary.conflicts.records:
+        print(f"\nlabel_conflict rows (counted apart): {summary.conflicts.records}")
+    if summary.micros:
+        q = statistics.quantiles(summary.micros, n=100) if len(summary.micros) > 1 else summary.micros * 99
+        print(f"\ntime per record: p50 {q[49]:.0f} µs, p99 {q[98]:.0f} µs ({len(summary.micros)} records)")
+    sys.stdout.flush()
+
+
+def _as_json(summary: Summary) -> dict[str, Any]:
+    def tally(t: Tally) -> dict[str, Any]:
+        return {
+            "records": t.records,
+            "verdicts": dict(t.verdicts),
+            "positives": t.positives,
+            "detected_positive": t.detected_positive,
+            "negatives": t.negatives,
+            "flagged_negative": t.flagged_negative,
+            "denied_negative": t.denied_negative,
+        }
+
+    return {
+        "by_source": {k: tally(v) for k, v in summary.by_source.items()},
+        "by_category": {k: tally(v) for k, v in summary.by_category.items()},
+        "conflicts": tally(summary.conflicts),
+    }
