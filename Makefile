@@ -42,7 +42,7 @@ bench: setup ## benchmarks (prints p50/p99 and throughput beside the raw NATS fl
 
 CORPORA ?= ../shared/corpora
 eval: setup ## detection on the labelled corpora in $(CORPORA), per source and category (agentgov eval)
-	$(BIN)/agentgov eval $(wildcard $(CORPORA)/*.jsonl.gz $(CORPORA)/*.jsonl)
+	$(BIN)/agentgov eval --markdown docs/detection.md $(wildcard $(CORPORA)/*.jsonl.gz $(CORPORA)/*.jsonl)
 
 schemas: setup ## regenerate the checked-in JSON Schemas of the events
 	$(BIN)/python -m agentgov.contracts.schema libs/contracts/schemas

@@ -23,7 +23,9 @@ def test_eval_reports_per_source_and_writes_records(tmp_path: Path, capsys: pyte
     corpus = tmp_path / "mini.jsonl.gz"
     corpus.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in RECORDS).encode()))
     out = tmp_path / "records.jsonl"
-    assert main(["eval", str(corpus), "--records", str(out), "--json"]) == 0
+    doc = tmp_path / "detection.md"
+    assert main(["eval", str(corpus), "--records", str(out), "--json", "--markdown", str(doc)]) == 0
+    assert "| secrets | 2 |" in doc.read_text()
     summary = json.loads(capsys.readouterr().out)
     assert summary["by_source"]["secrets"]["detected_positive"] == 1
     assert summary["by_source"]["secrets"]["flagged_negative"] == 0

@@ -37,6 +37,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--bundle", type=Path, help="policy bundle to evaluate with (default: the detectors decide)")
     p.add_argument("--records", type=Path, metavar="OUT.jsonl", help="also write one result line per record")
     p.add_argument("--json", action="store_true", help="the summary as one JSON object")
+    p.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write the tables as Markdown (docs/detection.md)"
+    )
     p.set_defaults(handler=eval_cmd)
 
 
@@ -69,11 +72,46 @@ def eval_cmd(args: argparse.Namespace) -> int:
     if args.records and out is not None:
         with args.records.open("w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(line) + "\n" for line in out)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(summary, [str(f) for f in args.files], args.bundle), encoding="utf-8")
     if args.json:
         print(json.dumps(_as_json(summary)))
         return 0
     _print(summary)
     return 0
+
+
+def markdown(summary: Summary, files: list[str], bundle: Path | None) -> str:
+    """The tables as a Markdown document (what ``make eval`` writes to docs/detection.md)."""
+
+    def md(groups: dict[str, Tally]) -> list[str]:
+        lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in _rows(groups)]
+        return lines
+
+    out = [
+        "# Detection, measured",
+        "",
+        "Written by `agentgov eval --markdown` (`make eval`): every record of the labelled corpora through the",
+        "policy's own evaluation, offline. *Detected* = any verdict but allow, on records labelled attack,",
+        "secret or pii; *benign flagged / denied* = verdict not allow / deny on the other records.",
+        "",
+        f"Files: {', '.join(f'`{f}`' for f in files)}. Bundle: {f'`{bundle}`' if bundle else 'the eval default'}.",
+        "",
+        "## By source",
+        "",
+        *md(summary.by_source),
+        "",
+        "## By category",
+        "",
+        *md(summary.by_category),
+        "",
+    ]
+    if summary.micros:
+        q = statistics.quantiles(summary.micros, n=100) if len(summary.micros) > 1 else summary.micros * 99
+        out += [f"Time per record: p50 {q[49]:.0f} µs, p99 {q[98]:.0f} µs over {len(summary.micros)} records.", ""]
+    return "\n".join(out)
 
 
 def _bundle(path: Path | None) -> CompiledBundle:
