@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tree_sitter import Node
 
 from agentgov.policy.detect import ShellFinding, analyze
+from agentgov.policy.detect.shell import _PARSER, MAX_BYTES, _parse
 
 POSITIVE = [
     # download_exec
@@ -248,3 +250,54 @@ def test_interpreter_command_runner_is_low() -> None:
 def test_empty_command() -> None:
     """An empty command has no findings."""
     assert analyze("") == []
+
+
+def test_oversized_command_is_truncated_and_flagged() -> None:
+    """A command over MAX_BYTES is cut; a low-severity ``truncated`` finding spans the unread tail."""
+    command = "rm -rf / ; " + "echo " + "x " * 5000
+    findings = analyze(command)
+    [cut] = [f for f in findings if f.category == "truncated" and f.end == len(command)]
+    assert cut.severity < 30 and cut.start <= MAX_BYTES
+    assert "destructive" in {f.category for f in findings}
+
+
+def test_truncation_keeps_whole_utf8_characters() -> None:
+    """The cut falls on a character boundary."""
+    command = "echo " + "é" * 3000
+    [cut] = [f for f in analyze(command) if f.category == "truncated"]
+    assert command.encode()[: cut.start].decode() and cut.start <= MAX_BYTES
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "a|" * 3000 + "a",
+        "echo " + "$(" * 1500 + "x" + ")" * 1500,
+        "$(" * 800 + "curl" + ")" * 800,
+        "sudo " * 400 + "sh",
+        "eval " + "'a;b' " * 400,
+    ],
+)
+def test_pathological_input_is_bounded_and_flagged(command: str) -> None:
+    """Deep nesting, huge pipelines and wrapper chains end with a ``truncated`` finding, not an error."""
+    assert "truncated" in {f.category for f in analyze(command)}
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["a|b|c", "cat <<EOF\nx\nEOF", "echo a #c", "a &", "f() { x; }", "echo $(ls", "echo 'a", "echo \\"],
+)
+def test_newline_terminated_parse_matches_exact_parse(command: str) -> None:
+    """Parsing with a final newline (fast path) yields the same nodes as parsing the exact input."""
+
+    def nodes(root: Node) -> list[tuple[str, int, int]]:
+        out, stack = [], list(reversed(root.children))
+        while stack:
+            node = stack.pop()
+            out.append((node.type, node.start_byte, node.end_byte))
+            stack.extend(reversed(node.children))
+        return out
+
+    data = command.encode()
+    fast, exact = _parse(data).root_node, _PARSER.parse(data).root_node
+    assert fast.has_error == exact.has_error and nodes(fast) == nodes(exact)

@@ -29,6 +29,7 @@ addresses); they implement the scanner's ``Detector`` protocol (``agentgov.polic
 | ``evasion`` | 70-90 | history clearing, ``HISTFILE=/dev/null``, stopping logging/auditing, decoded payloads fed to a |
 | | | shell, ``$'\\x..'`` strings, variable indirection (``${!x}``, ``$a$b``) |
 | ``parse_error`` | 30 | the command does not parse as bash (findings from the parts that do parse still come) |
+| ``truncated`` | 20 | cut at 1,536 bytes or a node, depth or parse limit: the rest was not analysed |
 """
 
 from agentgov.policy.detect.shell import ShellFinding, analyze

@@ -7,6 +7,11 @@ Interpreter one-liners (``python -c``, ``perl -e``, ``ruby -e``, ``node -e``, ``
 matched against socket / exec / system patterns. Wrappers (``sudo``, ``env``, ``nohup``, ``timeout``,
 ``xargs``…) are unwrapped and the wrapped command analysed as well.
 
+Work is bounded: a command over ``MAX_BYTES`` is cut (at a character boundary) and only its head is
+analysed; at most ``MAX_NODES`` syntax nodes are visited (none deeper than ``MAX_LEVEL``) and
+``MAX_PARSES`` strings parsed. Hitting a bound
+adds a ``truncated`` finding (severity 20) instead of silently skipping the rest.
+
 Spans are UTF-8 byte offsets into ``command``; a finding's span covers the offending command node (for an
 inner string, the mapped span of the inner node). Findings are deduplicated by (category, span) keeping
 the highest severity, and sorted by start offset.
@@ -15,8 +20,8 @@ the highest severity, and sorted by start offset.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import tree_sitter as ts
 import tree_sitter_bash as tsb
@@ -26,7 +31,35 @@ from agentgov.policy.detect.shell_argv import SHELL_PATH, base, check_argv, unwr
 from agentgov.policy.detect.shell_code import code_findings
 
 _PARSER = ts.Parser(ts.Language(tsb.language()))
+#: Node types with a rule in ``_Walker.visit``; every other node is only descended into.
+_NODE_RULES = frozenset(
+    {
+        "command",
+        "pipeline",
+        "redirected_statement",
+        "unset_command",
+        "function_definition",
+        "variable_assignment",
+        "ansi_c_string",
+        "expansion",
+    }
+)
+_UNSET_HIST = re.compile(rb"\bHIST(?:FILE|SIZE|FILESIZE)\b")
+_HEX_ESCAPE = re.compile(rb"\\(?:x[0-9a-fA-F]|u[0-9a-fA-F])")
+#: Every expansion or substitution in a word starts with one of these.
+_DYNAMIC = re.compile(rb"[$`]|[<>]\(")
+#: Every command or process substitution starts with one of these.
+_SUBST = re.compile(rb"\$\(|`|[<>]\(")
 _MAX_DEPTH = 4
+#: Bounds on the work for one command: bytes read, syntax nodes visited, strings parsed (the command and
+#: every ``sh -c`` / ``eval`` string in it). Past a bound a ``truncated`` finding says what was skipped.
+MAX_BYTES = 1536
+MAX_NODES = 2_500
+MAX_LEVEL = 100  # syntax-tree depth
+MAX_WRAPPED = 16  # wrappers unwrapped in one command (sudo env nice … cmd)
+_MAX_DESCEND = 1_000  # nodes one rule looks at under a node
+_EXACT_MAX = 1_024  # longest input parsed a second time when it has errors (see _parse)
+MAX_PARSES = 64
 _SNIPPET = 120
 
 
@@ -42,30 +75,52 @@ class ShellFinding:
     snippet: str
 
 
-@dataclass(frozen=True, slots=True)
 class _Token:
-    """One argv word after quote removal; ``offsets[i]`` is the top-level byte offset of byte ``i``."""
+    """One argv word after quote removal, with the node it came from.
 
-    text: str
-    raw: bytes
-    offsets: tuple[int, ...]
-    node: ts.Node | None
-    start: int
-    end: int
+    ``text`` is computed eagerly (every rule reads it); the per-byte offset map back into the top-level
+    command is only needed when the word is analysed again as shell, so ``mapped()`` builds it on demand.
+    """
+
+    __slots__ = ("node", "src", "text")
+
+    def __init__(self, node: ts.Node, src: _Src) -> None:
+        self.node = node
+        self.src = src
+        self.text = _unquote_fast(node, src.data).decode("utf-8", errors="replace")
+
+    def mapped(self) -> tuple[bytes, tuple[int, ...]]:
+        """The unquoted bytes and, for each byte (plus one past the end), its top-level offset."""
+        src, node = self.src, self.node
+        raw, idx = _unquote(node, src.data)
+        offsets = src.offsets
+        end_off = offsets[node.end_byte] if node.end_byte < len(offsets) else offsets[-1]
+        return raw, (*(offsets[i] for i in idx), end_off)
 
 
 def analyze(command: str) -> list[ShellFinding]:
     """Findings for one shell command line (or script); never raises on odd input."""
     data = command.encode("utf-8", errors="surrogatepass")
     walker = _Walker(data)
-    walker.source(data, tuple(range(len(data) + 1)), 0, top=True)
+    head = data
+    if len(data) > MAX_BYTES:
+        cut = MAX_BYTES
+        while cut > 0 and data[cut] & 0xC0 == 0x80:  # back to the start of a UTF-8 character
+            cut -= 1
+        head = data[:cut]
+        walker.emit("truncated", 20, cut, len(data), f"command longer than {MAX_BYTES} bytes; the rest is unread")
+    walker.source(head, range(len(head) + 1), 0, top=True)
     return walker.result()
 
 
 class _Walker:
+    """One analysis: the findings so far and the work budget left (nodes visited, strings re-parsed)."""
+
     def __init__(self, top: bytes) -> None:
         self._top = top
         self._found: dict[tuple[str, int, int], tuple[int, str]] = {}
+        self._nodes = MAX_NODES
+        self._parses = MAX_PARSES
 
     def result(self) -> list[ShellFinding]:
         out = []
@@ -84,11 +139,15 @@ class _Walker:
 
     # -- sources ---------------------------------------------------------------------------------------
 
-    def source(self, data: bytes, offsets: tuple[int, ...], depth: int, *, top: bool = False) -> None:
+    def source(self, data: bytes, offsets: Sequence[int], depth: int, *, top: bool = False) -> None:
         """Parse ``data`` (whose byte ``i`` sits at top-level offset ``offsets[i]``) and walk it."""
         if depth > _MAX_DEPTH:
             return
-        tree = _PARSER.parse(data)
+        if self._parses <= 0:
+            self.exhausted()
+            return
+        self._parses -= 1
+        tree = _parse(data)
         src = _Src(data, offsets, depth)
         if tree.root_node.has_error and top:
             self.emit("parse_error", 30, 0, len(self._top), "the command does not parse as bash")
@@ -96,30 +155,52 @@ class _Walker:
 
     def reparse(self, token: _Token, src: _Src) -> None:
         """Analyse a token's text as shell (``sh -c STRING``), offsets mapped back."""
-        self.source(token.raw, token.offsets, src.depth + 1)
+        raw, offsets = token.mapped()
+        self.source(raw, offsets, src.depth + 1)
+
+    def exhausted(self) -> None:
+        """Record, once, that the work budget ran out and part of the command went unanalysed."""
+        self.emit("truncated", 20, 0, len(self._top), "command too complex; only part of it was analysed")
 
     # -- tree walk -------------------------------------------------------------------------------------
 
-    def walk(self, node: ts.Node, src: _Src) -> None:
-        kind = node.type
+    def walk(self, root: ts.Node, src: _Src) -> None:
+        """Apply the node rules to ``root`` and everything under it, in document order (preorder)."""
+        stack = [(root, 0)]
+        while stack:
+            node, level = stack.pop()
+            self._nodes -= 1
+            if self._nodes < 0 or level > MAX_LEVEL:
+                self.exhausted()
+                return
+            kind = node.type
+            if kind in _NODE_RULES:
+                self.visit(node, kind, src)
+            # a leaf carries no rule unless it is an ANSI-C string; skipping it saves most of the work
+            stack.extend(
+                (child, level + 1)
+                for child in reversed(node.children)
+                if child.child_count or child.type == "ansi_c_string"
+            )
+
+    def visit(self, node: ts.Node, kind: str, src: _Src) -> None:
+        """The rule for one node whose type is in ``_NODE_RULES``."""
         if kind == "command":
             self.command(node, src)
         elif kind == "pipeline":
             self.pipeline(node, src)
         elif kind == "redirected_statement":
             self.redirects(node, src)
-        elif kind == "unset_command" and re.search(rb"\bHIST(?:FILE|SIZE|FILESIZE)\b", src.text(node)):
+        elif kind == "unset_command" and _UNSET_HIST.search(src.text(node)):
             self.emit_node(src, node, "evasion", 80, "disables shell history")
         elif kind == "function_definition":
             self.function(node, src)
         elif kind == "variable_assignment":
             self.assignment(node, src)
-        elif kind == "ansi_c_string" and len(re.findall(rb"\\(?:x[0-9a-fA-F]|u[0-9a-fA-F])", src.text(node))) >= 2:
+        elif kind == "ansi_c_string" and len(_HEX_ESCAPE.findall(src.text(node))) >= 2:
             self.emit_node(src, node, "evasion", 70, "ANSI-C quoted string with hex escapes hides its text")
         elif kind == "expansion" and src.text(node).startswith(b"${!"):
             self.emit_node(src, node, "evasion", 75, "variable indirection ${!name}")
-        for child in node.children:
-            self.walk(child, src)
 
     def emit_node(self, src: _Src, node: ts.Node, category: str, severity: int, detail: str) -> None:
         start, end = src.span(node.start_byte, node.end_byte)
@@ -129,6 +210,12 @@ class _Walker:
         name = node.child_by_field_name("name")
         if name is None:
             return
+        if _DYNAMIC.search(src.text(name)):  # expansions and substitutions all start with $ ` <( or >(
+            self.dynamic_name(node, name, src)
+        Argv(self, src, node, _command_tokens(node, src)).run(wrapped=False)
+
+    def dynamic_name(self, node: ts.Node, name: ts.Node, src: _Src) -> None:
+        """Rules for a command name built from expansions or substitutions."""
         if any(c.type in {"simple_expansion", "expansion"} for c in _descend(name, {"command_substitution"})):
             parts = list(name.named_children)
             inner = parts[0].named_children if len(parts) == 1 and parts[0].type == "concatenation" else parts
@@ -136,29 +223,28 @@ class _Walker:
                 self.emit_node(src, node, "evasion", 80, "command name assembled from variables")
         if _contains_command(name, r.DOWNLOADERS):
             self.emit_node(src, node, "download_exec", 95, "downloaded content run as a command")
-        tokens = [_token(n, src) for n in [name, *node.children_by_field_name("argument")]]
-        Argv(self, src, node, tokens).run(wrapped=False)
 
     def pipeline(self, node: ts.Node, src: _Src) -> None:
         stages = [_head_argv(c, src) for c in node.named_children]
         names = [s[0] if s else "" for s in stages]
+        sinks = _first_later(names, lambda n: n in r.SHELLS or n in r.INTERPRETERS or n == "source")
+        nets = _first_later(names, lambda n: n in r.NETWORK)
+        shells = [n for n in names if n in r.SHELLS]
         for i, argv in enumerate(stages):
-            later = names[i + 1 :]
-            if not argv or not later:
+            if not argv or i + 1 >= len(names):
                 continue
             name = argv[0]
-            sink = next((n for n in later if n in r.SHELLS or n in r.INTERPRETERS or n == "source"), None)
+            sink = sinks[i]
             if name in r.DOWNLOADERS and sink:
                 self.emit_node(src, node, "download_exec", 95, f"{name} output piped into {sink}")
             if _is_decoder(argv) and sink:
                 self.emit_node(src, node, "evasion", 90, f"decoded payload piped into {sink}")
             if name in {"nc", "ncat", "netcat", "telnet", "socat"} or argv[:2] == ["openssl", "s_client"]:
-                shells = [n for n in names if n in r.SHELLS]
                 if shells and ("-l" in argv or "-lp" in argv or "-lvp" in argv or "-lnvp" in argv):
                     self.emit_node(src, node, "bind_shell", 90, f"{name} listener connected to a shell")
                 elif shells:
                     self.emit_node(src, node, "reverse_shell", 95, f"{name} connection piped to/from a shell")
-            net = next((n for n in later if n in r.NETWORK), None)
+            net = nets[i]
             if net and (_reads_secret(argv) or name in {"env", "printenv", "set", "export"}):
                 self.emit_node(src, node, "exfiltration", 90, f"sensitive data from {name} sent to {net}")
 
@@ -220,11 +306,30 @@ class _Walker:
             self.emit_node(src, node, "evasion", 80, "disables shell history")
 
 
+def _parse(data: bytes) -> ts.Tree:
+    """Parse ``data``, terminated by a newline when that cannot change the tree.
+
+    tree-sitter-bash is ~10x slower on a pipeline of three or more stages that runs to end of input
+    (``a|b|c`` takes ~100 µs, ``a|b|c\\n`` ~8 µs). A final newline ends the last statement the way bash's
+    own reader does; it changes the tree only where the input is already broken (an unterminated quote,
+    substitution or here-document) or where it would join a line (a trailing backslash). So the newline is
+    added unless the input ends with a backslash, and an input whose terminated parse has an error is
+    parsed again exactly as given (below ``_EXACT_MAX`` bytes: error recovery on a long broken input is slow,
+    and a second pass would double it). The root node then spans the extra byte; no rule reads its span.
+    """
+    if not data or data.endswith((b"\\", b"\n")):
+        return _PARSER.parse(data)
+    tree = _PARSER.parse(data + b"\n")
+    return _PARSER.parse(data) if tree.root_node.has_error and len(data) <= _EXACT_MAX else tree
+
+
 @dataclass(frozen=True, slots=True)
 class _Src:
     data: bytes
-    offsets: tuple[int, ...]
+    offsets: Sequence[int]  # a ``range`` at top level (identity), a tuple inside a re-parsed string
     depth: int
+    #: argv tokens of each command node (by ``Node.id``), shared by the command and pipeline rules
+    argv: dict[int, list[_Token]] = field(default_factory=dict)
 
     def text(self, node: ts.Node) -> bytes:
         return self.data[node.start_byte : node.end_byte]
@@ -244,6 +349,7 @@ class Argv:
         self.node = node
         self.tokens = list(tokens)
         self.args = [t.text for t in self.tokens]
+        self.level = 0
 
     def flag(self, category: str, severity: int, detail: str) -> None:
         self.w.emit_node(self.src, self.node, category, severity, detail)
@@ -253,14 +359,20 @@ class Argv:
             check_argv(self, wrapped=wrapped)
 
     def sub(self, tokens: Sequence[_Token], *, wrapped: bool) -> None:
-        Argv(self.w, self.src, self.node, tokens).run(wrapped=wrapped)
+        """Run the rules on a wrapped command's argv (``sudo ARGV``, ``find -exec ARGV``)."""
+        if self.level >= MAX_WRAPPED:
+            self.w.exhausted()
+            return
+        inner = Argv(self.w, self.src, self.node, tokens)
+        inner.level = self.level + 1
+        inner.run(wrapped=wrapped)
 
     def reparse(self, token: _Token) -> None:
         self.w.reparse(token, self.src)
 
     def substitutions(self, token: _Token) -> list[str]:
         """Texts of the command and process substitutions inside one argument."""
-        if token.node is None:
+        if token.node is None or not _SUBST.search(self.src.text(token.node)):
             return []
         subs = [n for n in _descend(token.node, set()) if n.type in {"command_substitution", "process_substitution"}]
         if token.node.type in {"command_substitution", "process_substitution"}:
@@ -277,8 +389,11 @@ class Argv:
 
 
 def _descend(node: ts.Node, stop: set[str]) -> Iterator[ts.Node]:
+    """The nodes under ``node`` (not below a ``stop`` type), at most ``_MAX_DESCEND`` of them."""
     stack = list(node.children)
-    while stack:
+    budget = _MAX_DESCEND
+    while stack and budget > 0:
+        budget -= 1
         cur = stack.pop()
         yield cur
         if cur.type not in stop:
@@ -299,12 +414,41 @@ _ESCAPABLE = frozenset(b'"\\$`\n')
 
 
 def _token(node: ts.Node, src: _Src) -> _Token:
-    raw, idx = _unquote(node, src.data)
-    offsets = tuple(src.offsets[i] for i in idx)
-    end_off = src.offsets[node.end_byte] if node.end_byte < len(src.offsets) else src.offsets[-1]
-    start, end = src.span(node.start_byte, node.end_byte)
-    text = raw.decode("utf-8", errors="replace")
-    return _Token(text, raw, (*offsets, end_off), node, start, end)
+    return _Token(node, src)
+
+
+def _command_tokens(cmd: ts.Node, src: _Src) -> list[_Token]:
+    """The argv tokens (name, then arguments) of a ``command`` node that has a name; computed once."""
+    tokens = src.argv.get(cmd.id)
+    if tokens is None:
+        nodes = [cmd.child_by_field_name("name"), *cmd.children_by_field_name("argument")]
+        tokens = src.argv[cmd.id] = [_token(n, src) for n in nodes if n is not None]
+    return tokens
+
+
+def _unquote_fast(node: ts.Node, data: bytes) -> bytes:
+    """The bytes of ``_unquote`` without the offset map: slices unless a backslash needs removing."""
+    kind = node.type
+    s, e = node.start_byte, node.end_byte
+    if kind == "word":
+        return data[s:e] if data.find(b"\\", s, e) < 0 else _unescape(data, s, e, None)[0]
+    if kind == "raw_string" and e - s >= 2:
+        return data[s + 1 : e - 1]
+    if kind == "string" and e - s >= 2:
+        return (
+            data[s + 1 : e - 1] if data.find(b"\\", s + 1, e - 1) < 0 else _unescape(data, s + 1, e - 1, _ESCAPABLE)[0]
+        )
+    if kind == "command_name":
+        named = node.named_children
+        return _unquote_fast(named[0], data) if named else data[s:e]
+    if kind == "concatenation":
+        out, pos = bytearray(), s
+        for child in node.children:
+            out += data[pos : child.start_byte]
+            out += _unquote_fast(child, data)
+            pos = child.end_byte
+        return bytes(out)
+    return data[s:e]
 
 
 def _unquote(node: ts.Node, data: bytes) -> tuple[bytes, list[int]]:
@@ -350,9 +494,19 @@ def _head_argv(node: ts.Node, src: _Src) -> list[str]:
     cmd = node if node.type == "command" else next((c for c in _descend(node, set()) if c.type == "command"), None)
     if cmd is None or cmd.child_by_field_name("name") is None:
         return []
-    nodes = [cmd.child_by_field_name("name"), *cmd.children_by_field_name("argument")]
-    argv = [_token(n, src).text for n in nodes if n is not None]
+    argv = [t.text for t in _command_tokens(cmd, src)]
     return unwrap(argv) or [base(argv[0])]
+
+
+def _first_later(names: list[str], pick: Callable[[str], bool]) -> list[str | None]:
+    """For each stage ``i``, the first name after it that ``pick`` accepts (one right-to-left pass)."""
+    out: list[str | None] = [None] * len(names)
+    found: str | None = None
+    for i in range(len(names) - 1, -1, -1):
+        out[i] = found
+        if pick(names[i]):
+            found = names[i]
+    return out
 
 
 def _is_decoder(argv: list[str]) -> bool:
