@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentgov.contracts.events import Evidence, MatchedRule, Verdict
+from agentgov.policy.detect.shell import analyze
 from agentgov.policy.lang.celcache import ContextCache
 from agentgov.policy.lang.inputs import CLAIMS, STRICTNESS, EvalInput, Evaluation, full_id
 from agentgov.policy.lang.levels import Level, ToolSettingC
@@ -60,6 +61,8 @@ def evaluate(
     removed = findings if plan.redact_pii else [f for f in findings if f.category == "secret"]
     sanitized, redactions = redact(action, removed, salt)
 
+    if action.kind == "shell" and action.target:
+        findings = findings + shell_findings(action.target)
     st = State(inp, findings, contexts)
     settings = _settings(plan, action.tool)
     st.pre_risk = _risk(findings, plan.neutral, settings)
@@ -131,3 +134,14 @@ def _risk(findings: list[Finding], neutral: frozenset[str], settings: list[ToolS
         if s.s.risk is not None and s.s.risk > risk:
             risk = s.s.risk
     return risk
+
+
+def shell_findings(command: str) -> list[Finding]:
+    """The command analyzer's findings as scanner findings on ``target`` (they raise the risk, never redact)."""
+    out: list[Finding] = []
+    raw = command.encode()
+    for f in analyze(command):
+        c0 = len(raw[: f.start].decode(errors="ignore"))
+        c1 = c0 + len(raw[f.start : f.end].decode(errors="ignore"))
+        out.append(Finding("shell", f.category, f.severity, "target", f.start, f.end, c0, c1, f.snippet))
+    return out

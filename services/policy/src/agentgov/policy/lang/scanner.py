@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
-Category = Literal["secret", "pii"]
+Category = Literal["secret", "pii", "shell"]
+"""``shell`` findings come from the command analyzer (:mod:`agentgov.policy.detect.shell`), not a Detector."""
 
 
 @dataclass(frozen=True, slots=True)
