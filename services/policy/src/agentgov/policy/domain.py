@@ -162,6 +162,12 @@ def finalize(outcome: Outcome, exceeded: Sequence[RateCharge]) -> Outcome:
     )
 
 
+def deny(check: CheckAction, world: World, code: DenyCode, reason: str) -> Outcome:
+    """A deny decided without the gates or the bundle (a passed deadline): the action sanitized, as every
+    recorded action is, and the agent's registry facts when it is registered."""
+    return _deny(check, world, code, reason, world.agents.get(check.agent))
+
+
 def _deny(check: CheckAction, world: World, code: DenyCode, reason: str, facts: AgentFacts | None = None) -> Outcome:
     action, redactions = sanitize(check.action, world.salt)
     return Outcome(

@@ -35,7 +35,7 @@ from agentgov.contracts.events import Action, ActionDecided, DenyCode
 from agentgov.contracts.ids import check_token, uuid7
 from agentgov.contracts.requests import CheckAction, Decision
 from agentgov.contracts.streams import GOV
-from agentgov.policy.domain import Outcome, decide, finalize
+from agentgov.policy.domain import Outcome, decide, deny, finalize
 from agentgov.policy.projection import Projection
 from agentgov.policy.ratelimit import Limiter
 from agentgov.streaming.errors import StreamingError
@@ -222,8 +222,6 @@ class DecisionPath:
             outcome = await self._outcome(request, now_ns)
             event = _decided_event(request, outcome, (time.perf_counter_ns() - started) // 1000)
             attempt = request.attempt
-            if request.deadline_ms is not None and now_ns // 1_000_000 > request.deadline_ms:
-                self.stats.late += 1
         agent_token = event.agent or "invalid-agent"
         msg_id = key or event.id
         producer = await self._current_producer()
@@ -231,23 +229,22 @@ class DecisionPath:
         try:
             if attempt > 1 and key:
                 ack = await producer.publish_once(subject, event, msg_id=msg_id)
-                if ack.duplicate:
-                    self.stats.duplicates += 1
-                    return await self._recorded(ack.seq, started)
             else:
                 ack = await producer.publish(subject, event, msg_id=msg_id)
-                if ack.duplicate:  # an unmarked repeat that another replica decided first
-                    self.stats.duplicates += 1
-                    return await self._recorded(ack.seq, started)
         except StreamingError:
             await self._rotate(producer)
             raise
+        if ack.duplicate:  # a retry (marked or not) that this or another replica decided first
+            self.stats.duplicates += 1
+            return await self._recorded(ack.seq, started)
         self.stats.decided += 1
         return _decision(event, ack.seq, (time.perf_counter_ns() - started) // 1000)
 
     async def _outcome(self, check: CheckAction, now_ns: int) -> Outcome:
         if check.deadline_ms is not None and now_ns // 1_000_000 > check.deadline_ms:
-            return _late(check, self._world, now_ns)
+            self.stats.late += 1
+            why = f"the request's deadline ({check.deadline_ms} ms) passed before it was decided"
+            return deny(check, self._world.world, "deadline_exceeded", why)
         outcome = decide(check, self._world.world, now_ns)
         if outcome.charges:
             exceeded = await self._limiter.hit(outcome.charges, now_ns)
@@ -320,19 +317,6 @@ class DecisionPath:
 
 
 # -- building events and replies ---------------------------------------------------------------------
-
-
-def _late(check: CheckAction, world: Projection, now_ns: int) -> Outcome:
-    """A request whose deadline passed before it was decided: deny, recorded, no evaluation."""
-    outcome = decide(check, world.world, now_ns)  # sanitizes the action and resolves the agent's facts
-    return msgspec.structs.replace(
-        outcome,
-        verdict="deny",
-        claim="denied_before_execution",
-        code="deadline_exceeded",
-        reasons=[f"the request's deadline ({check.deadline_ms} ms) passed before it was decided"],
-        charges=[],
-    )
 
 
 def _decided_event(check: CheckAction, outcome: Outcome, latency_us: int) -> ActionDecided:
