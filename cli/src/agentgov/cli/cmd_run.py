@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from agentgov.audit.service import serve
-from agentgov.audit.settings import AuditSettings, describe_error
+from agentgov.audit.settings import AuditSettings
 from agentgov.cli.connection import runtime_from
-from agentgov.cli.output import error, note
+from agentgov.cli.output import describe_validation, error, note
 from agentgov.policy import service as policy_service
 from agentgov.policy import settings as policy_settings
 from agentgov.streaming.errors import StreamingError
+from agentgov.streaming.home import Runtime
 from agentgov.streaming.lifecycle import run_until_stopped
+
+S = TypeVar("S")
 
 AUDIT_HELP = """\
 Follow the GOV stream: verify every producer's hash chain and signatures, write the SQL read model
@@ -79,47 +83,54 @@ which makes them exact across replicas.
 
 def run_policy(args: argparse.Namespace) -> int:
     """Run one policy replica until Ctrl-C / SIGTERM."""
-    try:
-        settings = policy_settings.PolicySettings.from_env(redis_url=args.redis_url, operators_file=args.operators)
-        rt = runtime_from(args)
-    except ValidationError as exc:
-        error(f"invalid setting: {policy_settings.describe_error(exc)}")
-        return 2
-    except StreamingError as exc:
-        error(str(exc))
-        return 1
-    note(
-        f"policy: NATS {rt.url}, operators {settings.operators_file}, rate limits "
-        f"{'redis' if settings.redis_url else 'in-process'}; Ctrl-C stops"
+    return _run(
+        "policy",
+        lambda: policy_settings.PolicySettings.from_env(redis_url=args.redis_url, operators_file=args.operators),
+        lambda s, rt: (
+            f"NATS {rt.url}, operators {s.operators_file}, rate limits {'redis' if s.redis_url else 'in-process'}"
+        ),
+        policy_service.serve,
+        args,
     )
-
-    async def _main(stop: asyncio.Event) -> None:
-        await policy_service.serve(settings, rt, stop)
-
-    asyncio.run(run_until_stopped(_main))
-    return 0
 
 
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit service until Ctrl-C / SIGTERM."""
-    try:
-        settings = AuditSettings.from_env(
+    return _run(
+        "audit",
+        lambda: AuditSettings.from_env(
             database=args.database,
             seal_every=args.seal_every,
             seal_interval_ms=args.seal_interval_ms,
             rebuild=args.rebuild or None,
-        )
+        ),
+        lambda s, rt: f"NATS {rt.url}, read model {s.database}",
+        serve,
+        args,
+    )
+
+
+def _run(
+    name: str,
+    settings_of: Callable[[], S],
+    describe: Callable[[S, Runtime], str],
+    serve_fn: Callable[[S, Runtime, asyncio.Event], Awaitable[object]],
+    args: argparse.Namespace,
+) -> int:
+    """Settings (exit 2 when invalid), the connection target (exit 1 when none), then serve until stopped."""
+    try:
+        settings = settings_of()
         rt = runtime_from(args)
     except ValidationError as exc:
-        error(f"invalid setting: {describe_error(exc)}")
+        error(f"invalid setting: {describe_validation(exc)}")
         return 2
     except StreamingError as exc:
         error(str(exc))
         return 1
-    note(f"audit: NATS {rt.url}, read model {settings.database}; Ctrl-C stops")
+    note(f"{name}: {describe(settings, rt)}; Ctrl-C stops")
 
     async def _main(stop: asyncio.Event) -> None:
-        await serve(settings, rt, stop)
+        await serve_fn(settings, rt, stop)
 
     asyncio.run(run_until_stopped(_main))
     return 0

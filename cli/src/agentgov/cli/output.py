@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
+from pydantic import ValidationError
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], out: TextIO | None = None) -> None:
     """Print rows as an aligned plain-text table."""
@@ -26,6 +28,11 @@ def _cell(v: object) -> str:
         return "-"
     s = str(v)
     return s if len(s) <= 60 else s[:57] + "..."
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """A pydantic settings error as one line: each invalid setting and why."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
 def error(msg: str) -> None:

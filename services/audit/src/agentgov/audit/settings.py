@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from agentgov.contracts.streams import AUDIT_CONSUMER, CHECKPOINTS
 from agentgov.streaming import home
@@ -50,8 +50,3 @@ class AuditSettings(BaseModel, frozen=True):
                 values[name] = os.environ[var]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
-
-
-def describe_error(exc: ValidationError) -> str:
-    """One line per invalid setting."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())

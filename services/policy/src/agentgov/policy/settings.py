@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from agentgov.contracts.requests import MAX_REQUEST_BYTES
 from agentgov.identity.operators import trust_file
@@ -39,8 +39,3 @@ class PolicySettings(BaseModel, frozen=True):
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
-
-
-def describe_error(exc: ValidationError) -> str:
-    """One line per invalid setting."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
