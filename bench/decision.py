@@ -37,20 +37,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
-import hashlib
 import json
 import math
 import os
 import random
 import shlex
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -59,25 +56,35 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from agentgov.contracts import crypto, subjects
+from agentgov.contracts import subjects
 from agentgov.contracts.chain import ChainWriter
-from agentgov.contracts.events import Action, ActionDecided, AgentRegistered, MatchedRule, PolicyPublished
+from agentgov.contracts.events import Action, ActionDecided, MatchedRule
 from agentgov.contracts.ids import uuid7
 from agentgov.contracts.requests import CheckAction, Decision
-from agentgov.identity.operators import ROLES, Operator, TrustStore
-from agentgov.identity.tokens import issue_token
-from agentgov.policy.lang import AgentFacts, EvalInput, compile_bundle, load_bundle
+from agentgov.policy.lang import EvalInput, compile_bundle, load_bundle
 from agentgov.policy.lang.synth import bench_bundle
 from agentgov.sdk import Client, actions
 from agentgov.streaming.lifecycle import tune_gc
 from agentgov.streaming.natsconf import Credential, NatsUsers, connect
-from agentgov.streaming.producer import MSG_ID, ChainedProducer
+from agentgov.streaming.producer import MSG_ID
 from agentgov.streaming.server import EmbeddedNats, binary_version, free_port
-from agentgov.streaming.streams import ensure_streams
 
 # Run as a script: the repo root on the path makes `bench.harness` importable here and to mypy.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.decision_world import (
+    AGENT,
+    FACTS,
+    ORG,
+    TEAM,
+    World,
+    child_env,
+    setup_world,
+    spawn,
+    stop_children,
+    wait_answering,
+)
 from bench.harness import Meter, Phase, log, pct, print_table, quantile
+from bench.loadgen import Send, closed_loop, open_loop
 
 SCRIPT = Path(__file__).resolve()
 """This file: the floor responder runs it as a child process."""
@@ -88,15 +95,10 @@ TARGET_DECISIONS_PER_S = 5_000
 TARGET_EVAL_P99_US = 150.0
 PERCENTILES = (50, 95, 99, 99.9)
 
-AGENT, ORG, TEAM = "bench", "acme", "payments"
-FACTS = AgentFacts(id=AGENT, org=ORG, team=TEAM, trust=70, labels={"env": "prod"})
-"""The registered agent, as evaluation sees it (the synthetic bundle's rules read ``agent.labels.env``)."""
 FLOOR_SUBJECT = "bench.floor.check"
 """The floor's requests: not a GOV subject, so JetStream does not capture them (like ``gov.check.*``)."""
 FLOOR_AGENT = "floor"
 CHECK_TIMEOUT_S = 1.0
-LOOKAHEAD_S = 20e-6
-"""The open loop sends a request up to this much before it is due; it is then timed from its actual send."""
 WARMUP_S = 2.0
 QUIET_REST = 0.10
 """A turn is quiet when everything else on the machine took at most this much of one core meanwhile."""
@@ -158,130 +160,6 @@ def action_mix() -> list[tuple[Action, int | None]]:
         (actions.llm_call("anthropic", "claude-sonnet-4", max_tokens=4096), 45_000),
         (actions.k8s("delete", "deployment", namespace="prod", name="payments"), None),
     ]
-
-
-# -- the world: server, streams, operator, bundle, agent ------------------------------------------------
-
-
-@dataclass
-class World:
-    """Everything the phases share."""
-
-    tmp: Path
-    server: EmbeddedNats
-    users: NatsUsers
-    trust_path: Path
-    credentials_path: Path
-    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-
-async def setup_world(server: EmbeddedNats, users: NatsUsers, tmp: Path, n_rules: int) -> World:
-    """Streams, trust file, the signed bundle (revision 1), the registered agent and its credentials file."""
-    operator = Ed25519PrivateKey.generate()
-    trust_path = tmp / "home" / "operators.json"
-    trust_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    TrustStore([Operator(name="bench", public_key=crypto.public_key_text(operator), roles=list(ROLES))]).save(
-        trust_path
-    )
-    source = bench_bundle(n_rules)
-    load_bundle(source, "bench.yaml")  # fail here, with every diagnostic, rather than in the replica
-    nc = await connect(server.url, users.admin, name="bench-setup")
-    try:
-        js = nc.jetstream()
-        await ensure_streams(js)
-        sha = hashlib.sha256(source.encode()).hexdigest()
-        published = PolicyPublished(
-            scope="*",
-            revision=1,
-            name=f"bench-{n_rules}",
-            source=source,
-            sha256=sha,
-            signer=crypto.key_id(crypto.public_key_text(operator)),
-            signature=crypto.sign_policy(operator, "*", 1, sha),
-        )
-        async with ChainedProducer(js, Ed25519PrivateKey.generate(), role="operator") as producer:
-            await producer.publish(subjects.POLICY, published)
-            await producer.publish(
-                subjects.registry(AGENT),
-                AgentRegistered(agent=AGENT, org=ORG, team=TEAM, trust=FACTS.trust, labels=FACTS.labels),
-            )
-    finally:
-        await nc.close()
-    token, claims = issue_token(operator, agent=AGENT, org=ORG, team=TEAM, ttl_s=24 * 3600)
-    cred = users.agent(AGENT)
-    creds = {
-        "agent": AGENT,
-        "org": ORG,
-        "team": TEAM,
-        "token": token,
-        "token_expires_at": claims.expires_at,
-        "nats": {"url": server.url, "user": cred.user, "password": cred.password, "inbox_prefix": cred.inbox_prefix},
-    }
-    credentials_path = tmp / "home" / "agents" / f"{AGENT}.json"
-    credentials_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(creds, fh)
-    return World(tmp, server, users, trust_path, credentials_path)
-
-
-# -- child processes -----------------------------------------------------------------------------------
-
-
-def _env(url: str, cred: Credential, **more: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "AGENTGOV_NATS_URL": url,
-        "AGENTGOV_NATS_USER": cred.user,
-        "AGENTGOV_NATS_PASSWORD": cred.password,
-        **more,
-    }
-
-
-def spawn(world: World, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start a child with its output in ``<tmp>/<name>.log``; :func:`stop_children` ends it."""
-    with (world.tmp / f"{name}.log").open("ab") as out:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    world.children.append(proc)
-    log(f"{name}: pid {proc.pid}, log {world.tmp / f'{name}.log'}")
-    return proc
-
-
-def stop_children(children: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM every child still running, then SIGKILL what has not exited within 10 s."""
-    for proc in children:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in children:
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    children.clear()
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-async def wait_answering(
-    world: World, name: str, proc: subprocess.Popen[bytes], ask: Callable[[], Awaitable[bool]]
-) -> None:
-    """Ask until the child answers (30 s at most); raise with its log tail if it dies or never does."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{_tail(world.tmp / f'{name}.log')}")
-        if await ask():
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{name} did not answer within 30 s:\n{_tail(world.tmp / f'{name}.log')}")
 
 
 # -- the floor responder (a child process) --------------------------------------------------------------
@@ -354,108 +232,6 @@ async def floor_responder() -> None:
     tune_gc()  # as the policy service does at start
     await stop.wait()
     await nc.drain()
-
-
-# -- load generators -------------------------------------------------------------------------------------
-
-Send = Callable[[], Awaitable[bool]]
-"""One request; True when it was answered (not a fail-closed ``policy_unavailable`` or a timeout)."""
-
-
-@dataclass
-class LoadResult:
-    """What a load phase measured."""
-
-    latencies: list[float]
-    failed: int
-    lag: list[float] = field(default_factory=list)
-    """Open loop: how late each request was sent after it was due (negative: sent early, by the lookahead)."""
-
-
-@contextlib.contextmanager
-def _alarm(tick: Callable[[], float | None]) -> Iterator[None]:
-    """Run ``tick`` in the event loop at the times it asks for: it returns the ``perf_counter`` time it
-    wants to run next (None: never again). Woken by a one-shot SIGALRM re-armed at every tick.
-
-    asyncio's own timers wake up to 1 ms late (epoll's timeout is whole milliseconds), and a periodic
-    interval timer drifts against ``perf_counter`` by hundreds of microseconds on this VM; a one-shot timer
-    aimed at each due time wakes the loop within about 60 µs of it (p50; about 200 µs at p99 when quiet).
-    """
-    loop = asyncio.get_running_loop()
-    running = True
-
-    def run() -> None:
-        due = tick() if running else None
-        if due is not None:
-            signal.setitimer(signal.ITIMER_REAL, max(due - time.perf_counter(), 1e-6))
-
-    loop.add_signal_handler(signal.SIGALRM, run)
-    loop.call_soon(run)
-    try:
-        yield
-    finally:
-        running = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        loop.remove_signal_handler(signal.SIGALRM)
-
-
-async def open_loop(send: Send, rate: float, duration: float) -> LoadResult:
-    """``rate`` requests/s for ``duration`` s at fixed times; each timed from when it was due (or sent, if
-    earlier), so a stall anywhere shows up in the latencies of every request that should have gone out."""
-    n = max(1, round(rate * duration))
-    period = 1.0 / rate
-    latencies = [0.0] * n
-    lag = [0.0] * n
-    failed = 0
-    tasks: set[asyncio.Task[None]] = set()
-    finished = asyncio.Event()
-    left = n
-    next_i = 0
-    t0 = time.perf_counter() + 0.01
-
-    async def one(i: int, due: float) -> None:
-        nonlocal failed, left
-        sent = time.perf_counter()
-        ok = await send()
-        latencies[i] = time.perf_counter() - min(sent, due)
-        lag[i] = sent - due
-        failed += not ok
-        left -= 1
-        if not left:
-            finished.set()
-
-    def tick() -> float | None:
-        nonlocal next_i
-        horizon = time.perf_counter() + LOOKAHEAD_S
-        loop = asyncio.get_running_loop()
-        while next_i < n and t0 + next_i * period <= horizon:
-            task = loop.create_task(one(next_i, t0 + next_i * period))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            next_i += 1
-        return t0 + next_i * period if next_i < n else None
-
-    with _alarm(tick):
-        await finished.wait()
-    return LoadResult(latencies, failed, lag)
-
-
-async def closed_loop(send: Send, inflight: int, duration: float) -> tuple[LoadResult, float]:
-    """``inflight`` requests always outstanding for ``duration`` s; the latencies and the wall time."""
-    latencies: list[float] = []
-    failed = 0
-    end = time.perf_counter() + duration
-
-    async def worker() -> None:
-        nonlocal failed
-        while (start := time.perf_counter()) < end:
-            ok = await send()
-            latencies.append(time.perf_counter() - start)
-            failed += not ok
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(inflight)))
-    return LoadResult(latencies, failed), time.perf_counter() - t0
 
 
 class Checker:
@@ -645,7 +421,7 @@ async def run_phases(args: argparse.Namespace, world: World) -> dict[str, float]
         world,
         "policy",
         shlex.split(args.replica_cmd) if args.replica_cmd else [sys.executable, "-m", "agentgov.policy"],
-        _env(
+        child_env(
             url,
             world.users.role("policy"),
             AGENTGOV_OPERATORS_FILE=str(world.trust_path),
@@ -656,7 +432,7 @@ async def run_phases(args: argparse.Namespace, world: World) -> dict[str, float]
         world,
         "floor",
         [sys.executable, str(SCRIPT), "--floor-responder"],
-        _env(url, world.users.admin),
+        child_env(url, world.users.admin),
     )
     tune_gc()  # the load generator's own collector pauses are not the system's latency
     client = await Client.connect(credentials=world.credentials_path, name="bench-check")
