@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from agentgov.policy.lang.scanner import Category, Hit
+from agentgov.policy.detect.base import Category, Hit
 
 _CARD: Final = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
 _IBAN: Final = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b")

@@ -110,7 +110,14 @@ def evaluate(
         reasons=[f"{full_id(v.scope, v.id)}: {v.reason}" for v in votes if v.effect == verdict],
         errors=st.errors,
         evidence=[
-            Evidence(category=f.category, severity=f.severity, detail=f.kind, field=f.field, start=f.start, end=f.end)
+            Evidence(
+                category=f.category,
+                severity=f.severity,
+                detail=f"{f.kind}: {f.detail}" if f.detail else f.kind,
+                field=f.field,
+                start=f.start,
+                end=f.end,
+            )
             for f in findings
         ],
         redactions=redactions,
@@ -143,5 +150,5 @@ def shell_findings(command: str) -> list[Finding]:
     for f in analyze(command):
         c0 = len(raw[: f.start].decode(errors="ignore"))
         c1 = c0 + len(raw[f.start : f.end].decode(errors="ignore"))
-        out.append(Finding("shell", f.category, f.severity, "target", f.start, f.end, c0, c1, f.snippet))
+        out.append(Finding("shell", f.category, f.severity, "target", f.start, f.end, c0, c1, f.snippet, f.detail))
     return out

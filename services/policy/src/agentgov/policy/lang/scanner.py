@@ -17,20 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final
 
-Category = Literal["secret", "pii", "shell"]
-"""``shell`` findings come from the command analyzer (:mod:`agentgov.policy.detect.shell`), not a Detector."""
+from agentgov.policy.detect.base import Category, Detector, Hit, RegexDetector
 
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A detector's span in one string, in character offsets."""
-
-    kind: str
-    severity: int
-    start: int
-    end: int
+__all__ = ["DEFAULT_SCANNER", "Category", "Detector", "Finding", "Hit", "RegexDetector", "Scanner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,51 +37,8 @@ class Finding:
     char_start: int
     char_end: int
     value: str
-
-
-class Detector(Protocol):
-    """Finds sensitive spans in a string."""
-
-    category: Category
-
-    def scan(self, text: str, key: str | None) -> list[Hit]:
-        """Spans in ``text``; ``key`` is the name of the argument holding it, if any."""
-        ...
-
-
-class RegexDetector:
-    """Detectors as (kind, severity, pattern, needles) entries.
-
-    A pattern's group 1, if it has one, is the part reported. ``needles`` are lowercase substrings one of
-    which every match contains: a pattern runs only on strings that contain a needle, which keeps the
-    common case (nothing to find) at a few substring tests instead of a regex per pattern.
-    """
-
-    def __init__(self, category: Category, patterns: Sequence[tuple[str, int, str, tuple[str, ...]]]) -> None:
-        self.category: Category = category
-        self._patterns = tuple((kind, sev, re.compile(p), needles) for kind, sev, p, needles in patterns)
-        every = [n for *_, needles in patterns for n in needles]
-        always = any(not needles for *_, needles in patterns)
-        self._gate = None if always else re.compile("|".join(re.escape(n) for n in every))
-
-    def scan(self, text: str, key: str | None) -> list[Hit]:
-        """Every match of every pattern."""
-        lowered = text.lower()
-        if self._gate is not None and self._gate.search(lowered) is None:
-            return []
-        hits: list[Hit] = []
-        for kind, severity, pattern, needles in self._patterns:
-            if needles and not _contains_any(lowered, needles):
-                continue
-            for m in pattern.finditer(text):
-                g = 1 if m.re.groups else 0
-                if m.start(g) < m.end(g):
-                    hits.append(Hit(kind, severity, m.start(g), m.end(g)))
-        return hits
-
-
-def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
-    return any(n in text for n in needles)
+    detail: str = ""
+    """One line saying why (the detector's explanation; empty when the kind says it)."""
 
 
 _CREDENTIAL_KEY: Final = re.compile(
@@ -200,7 +148,9 @@ class Scanner:
             last_end = h.end
             b0 = h.start if ascii_only else len(text[: h.start].encode())
             b1 = h.end if ascii_only else b0 + len(text[h.start : h.end].encode())
-            out.append(Finding(category, h.kind, h.severity, path, b0, b1, h.start, h.end, text[h.start : h.end]))
+            out.append(
+                Finding(category, h.kind, h.severity, path, b0, b1, h.start, h.end, text[h.start : h.end], h.detail)
+            )
 
 
 def _child(path: str, key: object) -> str:
