@@ -34,6 +34,7 @@ def test_public_api_is_pinned() -> None:
             "PolicyPublished",
             "ProducerKeyRegistered",
             "Redaction",
+            "RiskPart",
             "SignatureError",
             "SpendRecorded",
             "UnknownEventTypeError",

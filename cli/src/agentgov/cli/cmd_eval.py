@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from agentgov.cli.output import Progress, error, table
-from agentgov.policy.corpus import DEFAULT_BUNDLE, CorpusError, Summary, Tally, read_records, run
+from agentgov.policy.corpus import DEFAULT_BUNDLE, CorpusError, SpanTally, Summary, Tally, read_records, run
 from agentgov.policy.lang import BundleInvalid, CompiledBundle, compile_bundle, load_bundle
 
 EVAL_HELP = """\
 Evaluate every record of labelled JSONL files (gzipped or not; {"id", "command" | "text", "label",
 "category"}, the first segment of "id" naming the source) with the policy's own evaluation code, offline.
 A record is detected when its verdict is anything but allow. Prints, per source and per category, the
-records, verdict counts, detection rate on positives (attack, secret, pii) and the flag and deny rates on
-benign records, then p50/p99 time per record. Rows marked label_conflict are counted apart.
+records, verdict counts, detection and deny rates on positives (attack, secret, pii), precision where a
+source holds both labels, and the flag and deny rates on benign records; records with labelled "spans"
+are also scored span by span per entity type (precision, recall, F1); then p50/p99 time per record.
+Rows marked label_conflict are counted apart. --records writes one line per record: id, verdict, risk,
+findings (category, kind, severity, field, byte span) and the risk's parts.
 
 The default bundle allows unless a detector raises the risk (review at 60, deny at 90) or finds a secret
 or personal data (redact); --bundle measures another.
@@ -108,6 +111,11 @@ def markdown(summary: Summary, files: list[str], bundle: Path | None) -> str:
         *md(summary.by_category),
         "",
     ]
+    if summary.spans:
+        out += ["## Personal data, span by span", ""]
+        out += ["| " + " | ".join(SPAN_HEADERS) + " |", "|" + "---|" * len(SPAN_HEADERS)]
+        out += ["| " + " | ".join(str(c) for c in row) + " |" for row in _span_rows(summary.spans)]
+        out += [""]
     if summary.micros:
         q = statistics.quantiles(summary.micros, n=100) if len(summary.micros) > 1 else summary.micros * 99
         out += [f"Time per record: p50 {q[49]:.0f} µs, p99 {q[98]:.0f} µs over {len(summary.micros)} records.", ""]
@@ -134,6 +142,10 @@ def _rows(groups: dict[str, Tally]) -> list[list[object]]:
             t.verdicts["redact"],
             t.verdicts["deny"],
             _rate(t.detected_positive, t.positives),
+            _rate(t.denied_positive, t.positives),
+            _rate(t.detected_positive, t.detected_positive + t.flagged_negative)
+            if t.positives and t.negatives
+            else "-",
             _rate(t.flagged_negative, t.negatives),
             _rate(t.denied_negative, t.negatives),
         ]
@@ -141,7 +153,31 @@ def _rows(groups: dict[str, Tally]) -> list[list[object]]:
     ]
 
 
-HEADERS = ["group", "records", "allow", "review", "redact", "deny", "detected", "benign flagged", "benign denied"]
+HEADERS = [
+    "group",
+    "records",
+    "allow",
+    "review",
+    "redact",
+    "deny",
+    "detected",
+    "attacks denied",
+    "precision",
+    "benign flagged",
+    "benign denied",
+]
+SPAN_HEADERS = ["entity", "labelled", "found", "findings", "right", "recall", "precision", "F1"]
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _span_rows(spans: dict[str, SpanTally]) -> list[list[object]]:
+    return [
+        [name, t.labelled, t.found, t.predicted, t.right, _pct(t.recall), _pct(t.precision), _pct(t.f1)]
+        for name, t in sorted(spans.items())
+    ]
 
 
 def _print(summary: Summary) -> None:
@@ -149,6 +185,9 @@ def _print(summary: Summary) -> None:
     table(HEADERS, _rows(summary.by_source))
     print("\nby category")
     table(HEADERS, _rows(summary.by_category))
+    if summary.spans:
+        print("\npersonal data, span by span")
+        table(SPAN_HEADERS, _span_rows(summary.spans))
     if summary.conflicts.records:
         print(f"\nlabel_conflict rows (counted apart): {summary.conflicts.records}")
     if summary.micros:
@@ -164,6 +203,7 @@ def _as_json(summary: Summary) -> dict[str, Any]:
             "verdicts": dict(t.verdicts),
             "positives": t.positives,
             "detected_positive": t.detected_positive,
+            "denied_positive": t.denied_positive,
             "negatives": t.negatives,
             "flagged_negative": t.flagged_negative,
             "denied_negative": t.denied_negative,
@@ -173,4 +213,8 @@ def _as_json(summary: Summary) -> dict[str, Any]:
         "by_source": {k: tally(v) for k, v in summary.by_source.items()},
         "by_category": {k: tally(v) for k, v in summary.by_category.items()},
         "conflicts": tally(summary.conflicts),
+        "spans": {
+            k: {"labelled": t.labelled, "found": t.found, "predicted": t.predicted, "right": t.right}
+            for k, t in summary.spans.items()
+        },
     }

@@ -34,6 +34,7 @@ from agentgov.contracts.events import (
     PolicyPublished,
     ProducerKeyRegistered,
     Redaction,
+    RiskPart,
     SpendRecorded,
 )
 from agentgov.contracts.ids import check_token, uuid7
@@ -67,6 +68,7 @@ __all__ = [
     "PolicyPublished",
     "ProducerKeyRegistered",
     "Redaction",
+    "RiskPart",
     "SignatureError",
     "SpendRecorded",
     "UnknownEventTypeError",

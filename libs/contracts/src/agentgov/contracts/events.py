@@ -156,6 +156,15 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     end: int | None = None
 
 
+class RiskPart(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One part of a risk score: what it is (``findings``, ``breadth``, ``target``, ``trust``, ``session``,
+    ``rules``, ``tool``), the points it added, and why."""
+
+    name: str
+    points: int
+    detail: str = ""
+
+
 class Redaction(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A value removed before persisting: what kind, where (UTF-8 byte offsets), and a salted hash."""
 
@@ -183,6 +192,13 @@ class ActionDecided(Event, frozen=True, kw_only=True, tag="ActionDecided.v1"):
     latency_us: int = 0
     code: DenyCode | None = None
     """Why the request was denied before the policy was evaluated (a contracts ``DenyCode``), if it was."""
+    session: str | None = None
+    """The agent session the request named; session taint is rebuilt from these events."""
+    risk_parts: list[RiskPart] = []
+    """How ``risk`` was reached: each part and the points it added."""
+    taint: list[str] = []
+    """Labels this action added to its session (``secret``, ``credential``, ``internal``, ``untrusted``,
+    ``injected``); empty when denied, since a denied action never ran."""
 
 
 # --- spend ------------------------------------------------------------------------------------------

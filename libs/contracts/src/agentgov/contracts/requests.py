@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import msgspec
 
-from agentgov.contracts.events import Action, Claim, DenyCode, Evidence, MatchedRule, Redaction, Verdict
+from agentgov.contracts.events import Action, Claim, DenyCode, Evidence, MatchedRule, Redaction, RiskPart, Verdict
 
 DENY_CODES: Final[tuple[str, ...]] = DenyCode.__args__  # type: ignore[attr-defined]
 
@@ -76,3 +76,5 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     trace_id: str | None = None
     duplicate: bool = False
     """True when this request id was already decided and the recorded decision is returned again."""
+    risk_parts: list[RiskPart] = []
+    """How ``risk`` was reached: each part and the points it added."""

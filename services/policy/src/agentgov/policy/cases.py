@@ -16,12 +16,20 @@ A suite is YAML::
         action: {kind: shell, target: git status}
         repeat: 1                      # run N times (rate limits); every run must meet `expect`
         expect: {verdict: allow, code: null, rules: [shell.allow], reasons_contain: [...], risk_at_least: 0,
+                 risk_at_most: 100, findings: [shell/destructive], taint: [credential],
                  redactions: [{kind, field, start, end}], errors_contain: [...]}
+      - name: then sending it out is denied
+        agent: coder-1
+        session: s-1                   # cases naming the same session share its taint, in order
+        ...
 
 The runner makes its own operator key, trust store and agent tokens, runs each case through
 :func:`~agentgov.policy.domain.decide`, a :class:`~agentgov.policy.ratelimit.MemoryLimiter` (shared by
 the whole suite, so counts carry over from case to case) and :func:`~agentgov.policy.domain.finalize`,
-and reports per-case results and the bundle's rule ids that no case reached.
+and reports per-case results and the bundle's rule ids that no case reached. Each decided case is recorded
+into one :class:`~agentgov.policy.sessions.Sessions` for the suite, as the service does, so later cases of a
+session see what earlier ones read. ``findings`` entries are ``category/kind`` (``session/secret_to_egress``)
+or a bare category, each of which some finding must match; ``taint`` is the exact list of labels added.
 
 Rule ids in ``expect.rules`` are full ids (``team:payments/tools.deny``) or bare ones (``tools.deny``,
 matching that rule at any level); a rate limit that counted the action counts as matched.
@@ -44,7 +52,7 @@ from agentgov.contracts import crypto
 from agentgov.contracts.events import Action
 from agentgov.contracts.requests import CheckAction
 from agentgov.identity import Operator, TokenVerifier, TrustStore, issue_token
-from agentgov.policy.domain import Outcome, World, decide, finalize
+from agentgov.policy.domain import Outcome, World, decide, decided_event, finalize
 from agentgov.policy.lang import (
     AgentFacts,
     BudgetView,
@@ -55,6 +63,7 @@ from agentgov.policy.lang import (
     load_bundle,
 )
 from agentgov.policy.ratelimit import MemoryLimiter, RateCharge
+from agentgov.policy.sessions import Sessions
 
 TokenKind = Literal["valid", "expired", "forged", "missing", "revoked", "other_agent"]
 
@@ -93,6 +102,9 @@ class Expect(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reasons_contain: list[str] = []
     errors_contain: list[str] = []
     risk_at_least: int | None = None
+    risk_at_most: int | None = None
+    findings: list[str] = []
+    taint: list[str] | None = None
     redactions: list[RedactionSpec] | None = None
 
 
@@ -210,6 +222,7 @@ def run_suite(suite: Suite) -> SuiteResult:
     op = Operator(name="suite", public_key=crypto.public_key_text(key), roles=["agents"], scopes=["*"])
     verifier = TokenVerifier(TrustStore([op]))
     limiter = MemoryLimiter()
+    sessions = Sessions()
     reached: set[str] = set()
     results: list[CaseResult] = []
     for case in suite.cases:
@@ -225,6 +238,7 @@ def run_suite(suite: Suite) -> SuiteResult:
             tokens=verifier,
             salt=b"suite",
             budgets=suite.budgets,
+            sessions=sessions,
         )
         failures: list[str] = []
         outcome: Outcome | None = None
@@ -234,6 +248,7 @@ def run_suite(suite: Suite) -> SuiteResult:
             charged = outcome.charges
             reached.update(full_id(c.scope, c.rule_id) for c in charged)
             outcome = finalize(outcome, limiter.hit_now(charged, now_ns))
+            sessions.apply(decided_event(check, outcome, 0, now_ns))
             reached.update(full_id(r.scope, r.id) for r in outcome.rules)
             problems = check_expect(case.expect, outcome, charged)
             if problems:
@@ -261,8 +276,19 @@ def check_expect(expect: Expect, outcome: Outcome, charged: Sequence[RateCharge]
     out += [f"no reason contains {s!r} (reasons: {reasons!r})" for s in expect.reasons_contain if s not in reasons]
     errors = "\n".join(outcome.errors)
     out += [f"no error contains {s!r} (errors: {errors!r})" for s in expect.errors_contain if s not in errors]
+    parts = ", ".join(f"{p.name} {p.points}" for p in outcome.risk_parts) or "none"
     if expect.risk_at_least is not None and outcome.risk < expect.risk_at_least:
-        out.append(f"risk {outcome.risk}, expected at least {expect.risk_at_least}")
+        out.append(f"risk {outcome.risk}, expected at least {expect.risk_at_least} (parts: {parts})")
+    if expect.risk_at_most is not None and outcome.risk > expect.risk_at_most:
+        out.append(f"risk {outcome.risk}, expected at most {expect.risk_at_most} (parts: {parts})")
+    found = {e.category for e in outcome.evidence} | {
+        f"{e.category}/{e.detail.split(':', 1)[0]}" for e in outcome.evidence
+    }
+    out += [
+        f"no finding {f!r} (found: {', '.join(sorted(found)) or 'none'})" for f in expect.findings if f not in found
+    ]
+    if expect.taint is not None and sorted(outcome.taint) != sorted(expect.taint):
+        out.append(f"taint {sorted(outcome.taint)}, expected {sorted(expect.taint)}")
     if expect.redactions is not None:
         got = [(r.kind, r.field, r.start, r.end) for r in outcome.redactions]
         want = [(r.kind, r.field, r.start, r.end) for r in expect.redactions]

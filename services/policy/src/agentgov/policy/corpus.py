@@ -6,7 +6,10 @@ A record is one JSON object per line (gzipped or not): ``{"id", "command" | "tex
 service runs (no NATS, no registry: one synthetic agent), so what the detectors wired into evaluation see,
 eval measures. A record counts as **detected** when its verdict is anything but allow.
 
-Figures are kept per source and per category, never pooled (``../shared/corpora/README.md``).
+Figures are kept per source and per category, never pooled (``../shared/corpora/README.md``). Records that
+carry labelled ``spans`` (``{"entity_type", "start", "end"}``, character offsets) are also scored span by
+span for the entity types the detectors claim (:data:`ENTITY_OF_KIND`): a labelled span is found when a
+finding of the mapped kind overlaps it, a finding is right when it overlaps a labelled span of its type.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class Record:
     command: str | None
     text: str | None
     conflict: bool = False
+    spans: tuple[tuple[str, int, int], ...] = ()
+    """Labelled (entity type, start, end) character spans, when the record has them."""
 
     @property
     def positive(self) -> bool:
@@ -77,7 +82,20 @@ def read_records(path: Path) -> Iterator[Record]:
             command=command if isinstance(command, str) else None,
             text=text if isinstance(text, str) else None,
             conflict=bool(obj.get("label_conflict", False)),
+            spans=_spans(obj.get("spans")),
         )
+
+
+def _spans(raw: object) -> tuple[tuple[str, int, int], ...]:
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for span in raw:
+        if isinstance(span, dict):
+            kind, start, end = span.get("entity_type"), span.get("start"), span.get("end")
+            if isinstance(kind, str) and isinstance(start, int) and isinstance(end, int):
+                out.append((kind, start, end))
+    return tuple(out)
 
 
 def action_of(record: Record) -> Action:
@@ -95,6 +113,7 @@ class Tally:
     positives: int = 0
     verdicts: Counter[str] = field(default_factory=Counter)
     detected_positive: int = 0
+    denied_positive: int = 0
     flagged_negative: int = 0
     denied_negative: int = 0
 
@@ -106,6 +125,7 @@ class Tally:
         if record.positive:
             self.positives += 1
             self.detected_positive += detected
+            self.denied_positive += result.verdict == "deny"
         else:
             self.flagged_negative += detected
             self.denied_negative += result.verdict == "deny"
@@ -116,6 +136,43 @@ class Tally:
         return self.records - self.positives
 
 
+ENTITY_OF_KIND: Final = {
+    "email": "EMAIL_ADDRESS",
+    "phone": "PHONE_NUMBER",
+    "payment_card": "CREDIT_CARD",
+    "iban": "IBAN_CODE",
+    "ip_address": "IP_ADDRESS",
+    "us_ssn": "US_SSN",
+}
+"""The labelled entity type each personal-data finding kind stands for (span scoring)."""
+
+
+@dataclass
+class SpanTally:
+    """Span matches of one entity type."""
+
+    labelled: int = 0
+    found: int = 0
+    predicted: int = 0
+    right: int = 0
+
+    @property
+    def recall(self) -> float | None:
+        """Labelled spans found."""
+        return self.found / self.labelled if self.labelled else None
+
+    @property
+    def precision(self) -> float | None:
+        """Findings that overlap a labelled span of their type."""
+        return self.right / self.predicted if self.predicted else None
+
+    @property
+    def f1(self) -> float | None:
+        """Harmonic mean of the two."""
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p is not None and r is not None and p + r else None
+
+
 @dataclass
 class Summary:
     """Everything ``agentgov eval`` reports."""
@@ -123,6 +180,7 @@ class Summary:
     by_source: dict[str, Tally] = field(default_factory=dict)
     by_category: dict[str, Tally] = field(default_factory=dict)
     conflicts: Tally = field(default_factory=Tally)
+    spans: dict[str, SpanTally] = field(default_factory=dict)
     micros: list[float] = field(default_factory=list)
 
 
@@ -133,6 +191,8 @@ def run(records: Iterable[Record], bundle: CompiledBundle, *, out: list[dict[str
         started = time.perf_counter()
         result = bundle.evaluate(EvalInput(action=action_of(record), agent=EVAL_AGENT, now_ns=EVAL_NOW_NS))
         summary.micros.append((time.perf_counter() - started) * 1e6)
+        if record.spans:
+            _score_spans(record, result, summary.spans)
         if record.conflict:
             summary.conflicts.add(record, result)
         else:
@@ -145,12 +205,46 @@ def run(records: Iterable[Record], bundle: CompiledBundle, *, out: list[dict[str
                     "verdict": result.verdict,
                     "risk": result.risk,
                     "findings": [
-                        {"category": e.category, "kind": e.detail, "severity": e.severity, "field": e.field}
+                        {
+                            "category": e.category,
+                            "kind": e.detail.split(":", 1)[0],
+                            "severity": e.severity,
+                            "field": e.field,
+                            "start": e.start,
+                            "end": e.end,
+                            "detail": e.detail,
+                        }
                         for e in result.evidence
                     ],
+                    "risk_parts": [{"name": p.name, "points": p.points} for p in result.risk_parts],
                 }
             )
     return summary
+
+
+def _score_spans(record: Record, result: Evaluation, spans: dict[str, SpanTally]) -> None:
+    text = record.text or record.command or ""
+    raw = text.encode()
+    field_name = "args.text" if record.text is not None else "target"
+    predicted: list[tuple[str, int, int]] = []
+    for e in result.evidence:
+        entity = ENTITY_OF_KIND.get(e.detail.split(":", 1)[0])
+        if entity is None or e.field != field_name or e.start is None or e.end is None:
+            continue
+        c0 = len(raw[: e.start].decode(errors="ignore"))
+        c1 = c0 + len(raw[e.start : e.end].decode(errors="ignore"))
+        predicted.append((entity, c0, c1))
+    scored = set(ENTITY_OF_KIND.values())
+    for entity, start, end in record.spans:
+        if entity not in scored:
+            continue
+        t = spans.setdefault(entity, SpanTally())
+        t.labelled += 1
+        t.found += any(k == entity and s < end and start < e for k, s, e in predicted)
+    for entity, start, end in predicted:
+        t = spans.setdefault(entity, SpanTally())
+        t.predicted += 1
+        t.right += any(k == entity and s < end and start < e for k, s, e in record.spans)
 
 
 DEFAULT_BUNDLE: Final = """\

@@ -13,7 +13,8 @@
 
 Every outcome carries the sanitized action (secrets redacted), also when a gate denies, because the action
 is persisted. Rate limits are counted outside (a :class:`~agentgov.policy.ratelimit.Limiter`) and applied
-with :func:`finalize`.
+with :func:`finalize`. :func:`decided_event` turns an outcome into the ActionDecided that records it; the
+session store (:class:`~agentgov.policy.sessions.Sessions`) learns from those events.
 """
 
 from __future__ import annotations
@@ -25,15 +26,26 @@ from typing import cast
 import msgspec
 
 from agentgov.contracts.errors import InvalidIdError
-from agentgov.contracts.events import Action, Claim, DenyCode, Evidence, MatchedRule, Redaction, Verdict
-from agentgov.contracts.ids import check_token
+from agentgov.contracts.events import (
+    Action,
+    ActionDecided,
+    Claim,
+    DenyCode,
+    Evidence,
+    MatchedRule,
+    Redaction,
+    RiskPart,
+    Verdict,
+)
+from agentgov.contracts.ids import check_token, uuid7
 from agentgov.contracts.requests import CheckAction
 from agentgov.identity import TokenError, TokenVerifier
 from agentgov.policy.lang import AgentFacts, BudgetView, CompiledBundle, EvalInput, sanitize
 from agentgov.policy.lang.levels import describe
 from agentgov.policy.ratelimit import RateCharge
+from agentgov.policy.sessions import Sessions
 
-__all__ = ["AgentFacts", "BudgetView", "Outcome", "World", "decide", "finalize"]
+__all__ = ["AgentFacts", "BudgetView", "Outcome", "World", "decide", "decided_event", "finalize"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class World:
 
     ``revoked_before`` maps an agent to Unix seconds: its tokens issued (``iat``) strictly before are revoked.
     ``budgets`` maps an agent to what is left of its budget; None means no budget service is running.
+    ``sessions`` holds session taint; None means sessions are not tracked.
     """
 
     bundles: Mapping[str, CompiledBundle]
@@ -53,6 +66,7 @@ class World:
     tokens: TokenVerifier
     salt: bytes
     budgets: Mapping[str, BudgetView] | None = field(default=None)
+    sessions: Sessions | None = field(default=None)
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +89,9 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     """The rate-limit charges to count (empty when denied; emptied by :func:`finalize` when over a limit)."""
     agent: AgentFacts | None = None
     """The registry facts used, when the agent was found."""
+    risk_parts: list[RiskPart] = []
+    taint: list[str] = []
+    """Labels the action adds to its session (empty when denied)."""
 
 
 def decide(check: CheckAction, world: World, now_ns: int) -> Outcome:
@@ -123,6 +140,7 @@ def decide(check: CheckAction, world: World, now_ns: int) -> Outcome:
             estimated_usd_micros=check.estimated_usd_micros,
             budget=budget,
             salt=world.salt,
+            session_view=world.sessions.view(check.agent, check.session, now_ns) if world.sessions else None,
         )
     )
     return Outcome(
@@ -139,6 +157,8 @@ def decide(check: CheckAction, world: World, now_ns: int) -> Outcome:
         bundle_scope=bundle.scope,
         charges=ev.charges,
         agent=facts,
+        risk_parts=ev.risk_parts,
+        taint=ev.taint,
     )
 
 
@@ -159,6 +179,36 @@ def finalize(outcome: Outcome, exceeded: Sequence[RateCharge]) -> Outcome:
         rules=[*outcome.rules, *limits],
         reasons=lines,
         charges=[],
+        taint=[],
+    )
+
+
+def decided_event(check: CheckAction, outcome: Outcome, latency_us: int, now_ns: int) -> ActionDecided:
+    """The ActionDecided that records ``outcome``, stamped ``now_ns`` (when the request was decided)."""
+    facts = outcome.agent
+    return ActionDecided(
+        id=uuid7(),
+        ts=now_ns,
+        agent=check.agent,
+        team=facts.team if facts else None,
+        org=facts.org if facts else None,
+        trace_id=check.trace_id,
+        request_id=check.request_id,
+        action=outcome.action,
+        verdict=outcome.verdict,
+        claim=outcome.claim,
+        risk=outcome.risk,
+        rules=list(outcome.rules),
+        evidence=list(outcome.evidence),
+        redactions=list(outcome.redactions),
+        reasons=list(outcome.reasons),
+        errors=list(outcome.errors),
+        policy_revision=outcome.policy_revision,
+        latency_us=latency_us,
+        code=outcome.code,
+        session=check.session,
+        risk_parts=list(outcome.risk_parts),
+        taint=list(outcome.taint),
     )
 
 

@@ -35,7 +35,7 @@ from agentgov.contracts.events import Action, ActionDecided, DenyCode
 from agentgov.contracts.ids import check_token, uuid7
 from agentgov.contracts.requests import CheckAction, Decision
 from agentgov.contracts.streams import GOV
-from agentgov.policy.domain import Outcome, decide, deny, finalize
+from agentgov.policy.domain import Outcome, decide, decided_event, deny, finalize
 from agentgov.policy.projection import Projection
 from agentgov.policy.ratelimit import Limiter
 from agentgov.streaming.errors import StreamingError
@@ -220,7 +220,7 @@ class DecisionPath:
             attempt = 1
         else:
             outcome = await self._outcome(request, now_ns)
-            event = _decided_event(request, outcome, (time.perf_counter_ns() - started) // 1000)
+            event = decided_event(request, outcome, (time.perf_counter_ns() - started) // 1000, now_ns)
             attempt = request.attempt
         agent_token = event.agent or "invalid-agent"
         msg_id = key or event.id
@@ -238,6 +238,9 @@ class DecisionPath:
             self.stats.duplicates += 1
             return await self._recorded(ack.seq, started)
         self.stats.decided += 1
+        sessions = self._world.sessions
+        if event.session is not None:
+            sessions.apply(event)  # this replica's next request in the session sees it at once
         return _decision(event, ack.seq, (time.perf_counter_ns() - started) // 1000)
 
     async def _outcome(self, check: CheckAction, now_ns: int) -> Outcome:
@@ -319,30 +322,6 @@ class DecisionPath:
 # -- building events and replies ---------------------------------------------------------------------
 
 
-def _decided_event(check: CheckAction, outcome: Outcome, latency_us: int) -> ActionDecided:
-    facts = outcome.agent
-    return ActionDecided(
-        id=uuid7(),
-        agent=check.agent,
-        team=facts.team if facts else None,
-        org=facts.org if facts else None,
-        trace_id=check.trace_id,
-        request_id=check.request_id,
-        action=outcome.action,
-        verdict=outcome.verdict,
-        claim=outcome.claim,
-        risk=outcome.risk,
-        rules=list(outcome.rules),
-        evidence=list(outcome.evidence),
-        redactions=list(outcome.redactions),
-        reasons=list(outcome.reasons),
-        errors=list(outcome.errors),
-        policy_revision=outcome.policy_revision,
-        latency_us=latency_us,
-        code=outcome.code,
-    )
-
-
 def _rejected_event(rej: Rejection, subject_agent: str) -> ActionDecided:
     try:
         agent: str | None = check_token("agent", subject_agent)
@@ -379,6 +358,7 @@ def _decision(event: ActionDecided, seq: int, latency_us: int) -> Decision:
         stream_seq=seq,
         latency_us=latency_us,
         trace_id=event.trace_id,
+        risk_parts=list(event.risk_parts),
     )
 
 

@@ -1,4 +1,5 @@
-"""The policy service's projection of the stream: active bundles, the agent registry, pauses, revocations.
+"""The policy service's projection of the stream: active bundles, the agent registry, pauses, revocations,
+and session taint (from the decisions themselves, :class:`~agentgov.policy.sessions.Sessions`).
 
 Pure: events in, state out, no NATS. :class:`Projection` applies the events it knows in stream order and
 exposes a :class:`~agentgov.policy.domain.World` whose mappings are the projection's own, so a decision
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 
 from agentgov.contracts import crypto
 from agentgov.contracts.events import (
+    ActionDecided,
     AgentPaused,
     AgentRegistered,
     AgentResumed,
@@ -37,6 +39,7 @@ from agentgov.identity.tokens import TokenVerifier
 from agentgov.policy.domain import AgentFacts, World
 from agentgov.policy.errors import PolicyRejectedError
 from agentgov.policy.lang import BundleInvalid, CompiledBundle, compile_bundle, load_bundle
+from agentgov.policy.sessions import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class Projection:
     revoked_before: dict[str, int] = field(default_factory=dict)
     rejected: list[PolicyRejectedError] = field(default_factory=list)
     activations: list[Activation] = field(default_factory=list)
+    sessions: Sessions = field(default_factory=Sessions)
     position: int = 0
     world: World = field(init=False)
 
@@ -79,12 +83,15 @@ class Projection:
             revoked_before=self.revoked_before,
             tokens=TokenVerifier(self.trust),
             salt=self.salt,
+            sessions=self.sessions,
         )
 
     def apply(self, event: KnownEvent, stream_seq: int = 0) -> None:
         """Apply one event (types the policy does not read are ignored)."""
         self.position = max(self.position, stream_seq)
         match event:
+            case ActionDecided():
+                self.sessions.apply(event)
             case PolicyPublished():
                 self._policy(event, stream_seq)
             case AgentRegistered(agent=str(agent)):

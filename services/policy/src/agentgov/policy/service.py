@@ -26,8 +26,9 @@ from agentgov.policy.handlers import DecisionPath, Stats
 from agentgov.policy.projection import Projection
 from agentgov.policy.ratelimit import Limiter, MemoryLimiter
 from agentgov.policy.ratelimit_redis import RedisLimiter
+from agentgov.policy.sessions import Sessions
 from agentgov.policy.settings import PolicySettings
-from agentgov.policy.store import Follower, load_or_create_salt
+from agentgov.policy.store import DECISIONS, Follower, load_or_create_salt
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.lifecycle import tune_gc
@@ -58,8 +59,12 @@ class PolicyService:
         self.settings = settings
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
-        self.projection = Projection(trust=trust, salt=salt)
+        ttl_ns = int(settings.session_ttl_s * 1e9)
+        self.projection = Projection(trust=trust, salt=salt, sessions=Sessions(ttl_ns=ttl_ns))
         self.follower = Follower(self.js, self.projection)
+        self.decisions = Follower(
+            self.js, self.projection, subjects=DECISIONS, since_ns=max(0, time.time_ns() - ttl_ns)
+        )
         self.limiter = limiter
         self.path = DecisionPath(
             nc,
@@ -90,7 +95,7 @@ class PolicyService:
         """The replica's state as data."""
         h = self._health
         h.producer = self.path.producer_id
-        h.ready = self.follower.ready.is_set()
+        h.ready = self.follower.ready.is_set() and self.decisions.ready.is_set()
         h.serving = self.serving.is_set()
         h.revisions = {scope: b.revision for scope, b in self.projection.bundles.items()}
         h.agents = len(self.projection.agents)
@@ -101,11 +106,15 @@ class PolicyService:
     async def run(self, stop: asyncio.Event) -> None:
         """Load the projections, join the queue group, serve until ``stop`` is set, then drain."""
         await self.follower.start()
+        await self.decisions.start()
         try:
-            await asyncio.wait_for(self.follower.ready.wait(), self.settings.ready_timeout_s)
+            async with asyncio.timeout(self.settings.ready_timeout_s):
+                await self.follower.ready.wait()
+                await self.decisions.ready.wait()
         except TimeoutError:
             raise NotReadyError(
-                f"could not load policy and registry from the stream within {self.settings.ready_timeout_s:.0f} s"
+                f"could not load policy, registry and sessions from the stream within "
+                f"{self.settings.ready_timeout_s:.0f} s"
             ) from None
         await self.path.start()
         self._sub = await self.nc.subscribe("gov.check.*", queue=self.settings.queue_group, cb=self.path.on_msg)
@@ -127,6 +136,7 @@ class PolicyService:
                 await self._sub.unsubscribe()
             await self.path.drain()
             await self.follower.stop()
+            await self.decisions.stop()
 
 
 async def serve(settings: PolicySettings, rt: Runtime, stop: asyncio.Event) -> PolicyService:

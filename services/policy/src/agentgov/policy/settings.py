@@ -27,6 +27,9 @@ class PolicySettings(BaseModel, frozen=True):
     max_in_flight: int = Field(1024, ge=1, description="requests decided concurrently by this replica")
     dedup_entries: int = Field(100_000, ge=100, description="recent request ids remembered for retries")
     ready_timeout_s: float = Field(30.0, gt=0, description="how long to wait for the projections to catch up")
+    session_ttl_s: float = Field(
+        86_400.0, gt=0, description="how long an idle session's taint is kept (and how far back a replica reads)"
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> PolicySettings:

@@ -1,11 +1,13 @@
 """Feeding the projection from JetStream, and the replica's local files (salt).
 
-:class:`Follower` reads the GOV subjects the policy depends on (``gov.policy``, ``gov.registry.*``,
-``gov.anomaly.*``) with one ordered push consumer from the first message, applies each event to the
+:class:`Follower` reads GOV subjects with one ordered push consumer, applies each event to the
 :class:`~agentgov.policy.projection.Projection` as it arrives, and sets :attr:`Follower.ready` once it has
-caught up with what the stream held when it started. A new bundle therefore reaches every replica within
-one delivery (milliseconds), and a replica never serves requests against a half-loaded registry.
-The projection is small (registry, pauses, bundles), so it is rebuilt from the stream at every start.
+caught up with what the stream held when it started. A replica runs two: one over the subjects the policy
+depends on (``gov.policy``, ``gov.registry.*``, ``gov.anomaly.*``) from the first message, which is small
+(registry, pauses, bundles) and rebuilt at every start; and one over the decisions (``gov.decision.*``)
+from ``now - session ttl``, which rebuilds session taint and keeps it in step with the other replicas. A
+new bundle reaches every replica within one delivery (milliseconds), and a replica never serves requests
+against a half-loaded registry or half-rebuilt sessions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import logging
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -30,27 +33,44 @@ from agentgov.policy.projection import Projection
 log = logging.getLogger(__name__)
 
 SUBJECTS: Final[tuple[str, ...]] = ("gov.policy", "gov.registry.*", "gov.anomaly.*")
-"""What the policy projection reads."""
+"""What the policy projection reads from the start of the stream."""
+DECISIONS: Final[tuple[str, ...]] = ("gov.decision.*",)
+"""What session taint is rebuilt from (a window of the stream)."""
 
 
 class Follower:
     """Applies the policy's subjects to a projection, live."""
 
-    def __init__(self, js: JetStreamContext, projection: Projection, *, stream: str = GOV) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        projection: Projection,
+        *,
+        stream: str = GOV,
+        subjects: tuple[str, ...] = SUBJECTS,
+        since_ns: int | None = None,
+    ) -> None:
+        """Follow ``subjects`` from the first message, or from the time ``since_ns`` when given."""
         self._js = js
         self._projection = projection
         self._stream = stream
+        self._subjects = subjects
+        self._since_ns = since_ns
         self._sub: object | None = None
         self.ready = asyncio.Event()
         self.applied = 0
         self.skipped = 0
 
     async def start(self) -> None:
-        """Subscribe from the start of the stream; :attr:`ready` is set once caught up."""
-        config = api.ConsumerConfig(
-            deliver_policy=api.DeliverPolicy.ALL,
-            filter_subjects=list(SUBJECTS),
-        )
+        """Subscribe; :attr:`ready` is set once caught up."""
+        if self._since_ns is None:
+            config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL, filter_subjects=list(self._subjects))
+        else:
+            config = api.ConsumerConfig(
+                deliver_policy=api.DeliverPolicy.BY_START_TIME,
+                opt_start_time=datetime.fromtimestamp(self._since_ns / 1e9, UTC),
+                filter_subjects=list(self._subjects),
+            )
         sub = await self._js.subscribe(
             "",
             stream=self._stream,

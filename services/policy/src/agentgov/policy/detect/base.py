@@ -74,7 +74,3 @@ class RegexDetector:
 
 def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
     return any(n in text for n in needles)
-
-
-def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
-    return any(n in text for n in needles)

@@ -1,15 +1,19 @@
 """evaluate: one action against the compiled levels that apply to its agent. Pure: no I/O, no clock.
 
-Order: scan (secrets always; personal data when a level asks) → sanitize → tool settings (risk) → every
-section and rule of every level votes → risk thresholds vote → the most restrictive vote wins (deny >
-review > redact > allow), the bundle default when nobody voted → rate-limit charges unless denied.
+Order: scan (secrets and prompt injection always; personal data when a level asks) → sanitize (secrets, and
+personal data when a level redacts or blocks it) → shell analysis for shell actions → session flows → the
+risk score and its parts (:mod:`agentgov.policy.detect.risk`) → every section and rule of every level votes
+→ risk thresholds vote → the most restrictive vote wins (deny > review > redact > allow), the bundle
+default when nobody voted → rate-limit charges and the session labels this action adds, unless denied.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentgov.contracts.events import Evidence, MatchedRule, Verdict
+from agentgov.contracts.events import Evidence, MatchedRule, RiskPart, Verdict
+from agentgov.policy.detect import risk as risk_score
+from agentgov.policy.detect import taint
 from agentgov.policy.detect.shell import analyze
 from agentgov.policy.lang.celcache import ContextCache
 from agentgov.policy.lang.inputs import CLAIMS, STRICTNESS, EvalInput, Evaluation, full_id
@@ -58,14 +62,28 @@ def evaluate(
     """Evaluate ``inp`` under ``plan`` (levels: org first, then team, then agent)."""
     action = inp.action
     findings = scanner.scan(action.target, action.args, pii=plan.scan_pii)
-    removed = findings if plan.redact_pii else [f for f in findings if f.category == "secret"]
+    removed = [f for f in findings if f.category == "secret" or (plan.redact_pii and f.category == "pii")]
     sanitized, redactions = redact(action, removed, salt)
 
     if action.kind == "shell" and action.target:
         findings = findings + shell_findings(action.target)
+    view = inp.session_view
+    if view is not None:
+        flows = taint.flows(action, view)
+        findings = findings + [
+            Finding("session", f.kind, f.severity, "session", 0, 0, 0, 0, "", f.detail) for f in flows
+        ]
     st = State(inp, findings, contexts)
     settings = _settings(plan, action.tool)
-    st.pre_risk = _risk(findings, plan.neutral, settings)
+    tool_risk = max((s.s.risk for s in settings if s.s.risk is not None), default=None)
+    st.pre_risk, parts = risk_score.score(
+        ((f.category, f.kind, f.severity) for f in findings),
+        neutral=plan.neutral,
+        tool_risk=tool_risk,
+        action=action,
+        trust=inp.agent.trust,
+        session=view,
+    )
 
     votes: list[MatchedRule] = []
     rule_risk = 0
@@ -77,6 +95,8 @@ def evaluate(
     for s in settings:
         s.vote(st, votes)
     risk = min(100, max(st.pre_risk, rule_risk))
+    if risk > st.pre_risk:
+        parts.append(RiskPart(name="rules", points=risk - st.pre_risk, detail="a matched rule's risk"))
     for lv in plan.levels:
         if lv.risk is not None:
             lv.risk_vote(risk, votes)
@@ -93,7 +113,9 @@ def evaluate(
         votes.append(MatchedRule(id="default", effect=default, reason=why, scope="org"))
 
     charges: list[RateCharge] = []
+    labels: list[str] = []
     if verdict != "deny":
+        labels = [src.label for src in taint.sources(action, ((f.category, f.kind, f.severity) for f in findings))]
         for lv in plan.levels:
             if lv.limits:
                 lv.charges(st, scope, inp.agent, charges)
@@ -123,6 +145,8 @@ def evaluate(
         redactions=redactions,
         action=sanitized,
         charges=charges,
+        risk_parts=parts,
+        taint=labels,
     )
 
 
@@ -130,17 +154,6 @@ def _settings(plan: Plan, tool: str | None) -> list[ToolSettingC]:
     if not plan.settings or tool is None:
         return []
     return [s for lv in plan.levels for s in lv.settings if s.glob.match(tool) is not None]
-
-
-def _risk(findings: list[Finding], neutral: frozenset[str], settings: list[ToolSettingC]) -> int:
-    risk = 0
-    for f in findings:
-        if f.category not in neutral and f.severity > risk:
-            risk = f.severity
-    for s in settings:
-        if s.s.risk is not None and s.s.risk > risk:
-            risk = s.s.risk
-    return risk
 
 
 def shell_findings(command: str) -> list[Finding]:

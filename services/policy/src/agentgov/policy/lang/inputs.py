@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from agentgov.contracts.events import Action, Claim, Evidence, MatchedRule, Redaction, Verdict
+from agentgov.contracts.events import Action, Claim, Evidence, MatchedRule, Redaction, RiskPart, Verdict
+from agentgov.policy.detect.taint import SessionView
 from agentgov.policy.ratelimit import RateCharge
 
 
@@ -46,6 +47,8 @@ class EvalInput:
     budget: BudgetView | None = None
     salt: bytes = b""
     """Salt of the redaction hashes (the service's; empty falls back to the one given at compile time)."""
+    session_view: SessionView | None = None
+    """What the session holds so far (labels, fingerprints, denies); None when there is no session."""
 
 
 class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,7 +56,9 @@ class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
 
     ``rules`` are all the votes (every matched rule), ``reasons`` one line per deciding vote, ``errors`` rules
     that failed at run time, ``action`` the sanitized action (secrets always removed) with ``redactions``
-    saying what was removed, ``charges`` the rate limits to count (empty when the verdict is deny).
+    saying what was removed, ``charges`` the rate limits to count (empty when the verdict is deny),
+    ``risk_parts`` how ``risk`` was reached, ``taint`` the labels the action adds to its session (empty when
+    denied).
     """
 
     verdict: Verdict
@@ -66,6 +71,8 @@ class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
     redactions: list[Redaction]
     action: Action
     charges: list[RateCharge]
+    risk_parts: list[RiskPart] = []
+    taint: list[str] = []
 
 
 CLAIMS: dict[Verdict, Claim] = {

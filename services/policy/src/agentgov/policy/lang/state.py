@@ -167,7 +167,8 @@ class State:
             est = inp.estimated_usd_micros
             return {"context": inp.request_context, "estimated_usd": None if est is None else est / _MICROS}
         if name == "session":
-            return {"id": inp.session}
+            view = inp.session_view
+            return {"id": inp.session, "labels": sorted(view.labels) if view is not None else []}
         if name == "risk":
             return {"score": self.pre_risk}
         if name == "findings":
