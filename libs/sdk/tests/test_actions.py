@@ -102,3 +102,11 @@ def test_spawn() -> None:
     assert actions.spawn("child-1").args == {}
     with pytest.raises(InvalidIdError):
         actions.spawn("a.b")
+
+
+def test_tool_result_hands_in_what_a_tool_returned() -> None:
+    a = actions.tool_result("fetch_page", "<html>hi</html>", source="https://example.org/")
+    assert a == Action(
+        kind="mcp_tool", tool="fetch_page", target="https://example.org/", args={"result": "<html>hi</html>"}
+    )
+    assert actions.tool_result("read", "x", kind="file").kind == "file"

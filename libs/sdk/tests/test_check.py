@@ -55,6 +55,18 @@ async def test_round_trip_carries_every_field(client: Client, responder: Respond
     assert d.trace_id == "trace-1" and d.code is None
 
 
+async def test_checks_name_the_client_session_unless_they_give_one(client: Client, responder: Responders) -> None:
+    """One session per client by default, so session taint follows the client's work; None sends none."""
+    r = await responder()
+    await client.check(actions.shell("ls"))
+    await client.check(actions.shell("ls"), session="mine")
+    client.session = None
+    await client.check(actions.shell("ls"))
+    first, given, none = r.unique
+    assert first.session is not None and len(first.session) >= 32
+    assert (given.session, none.session) == ("mine", None)
+
+
 async def test_request_id_can_be_given_and_is_validated(client: Client, responder: Responders) -> None:
     """A caller-chosen request id is sent as a possible retry; ids that are not subject-safe raise before sending."""
     r = await responder()

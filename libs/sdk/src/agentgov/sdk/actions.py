@@ -32,10 +32,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentgov.contracts.events import Action
+from agentgov.contracts.events import Action, ActionKind
 from agentgov.contracts.ids import check_token
 
-__all__ = ["aws", "file", "http", "k8s", "llm_call", "mcp_tool", "shell", "spawn"]
+__all__ = ["aws", "file", "http", "k8s", "llm_call", "mcp_tool", "shell", "spawn", "tool_result"]
 
 
 def _args(**values: Any) -> dict[str, Any]:
@@ -138,3 +138,11 @@ def spawn(child_agent: str, scopes: Sequence[str] | None = None, *, tool: str | 
 
 def _path(p: str | os.PathLike[str] | None) -> str | None:
     return os.fspath(p) if p is not None else None
+
+
+def tool_result(tool: str, content: str, *, source: str | None = None, kind: ActionKind = "mcp_tool") -> Action:
+    """What a tool returned, handed in *before* the model sees it: the policy scans it for prompt injection,
+    secrets and personal data, and the session remembers it (untrusted content, or internal data when
+    ``source`` is an internal host), so a later command built from it, or data sent out after it, is caught.
+    ``source`` is where the content came from (the URL of a fetched page, a file path)."""
+    return Action(kind=kind, tool=tool, target=source, args={"result": content})

@@ -97,6 +97,9 @@ class Client:
         self._reply_sub: Any = None
         self._last_error: tuple[float, str] | None = None
         self._closed = False
+        self.session: str | None = uuid7()
+        """The session every check names unless it gives its own: one per client by default, so session taint
+        (what this agent has read) follows the client's work. Set another id, or None for no session."""
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -262,6 +265,8 @@ class Client:
         else:
             check_token("request", request_id)
             first_attempt = 2  # it may have been sent before: the service then looks for its recorded decision
+        if session is None:
+            session = self.session
         if session is not None:
             check_token("session", session)
         tid = trace_id or current_trace_id() or new_trace_id()
