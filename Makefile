@@ -39,6 +39,7 @@ typecheck: setup ## mypy --strict over sources and tests
 bench: setup ## benchmarks (prints p50/p99 and throughput beside the raw NATS floor)
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/decision.py
+	$(BIN)/python bench/detect.py
 
 CORPORA ?= ../shared/corpora
 eval: setup ## detection on the labelled corpora in $(CORPORA), per source and category (agentgov eval)
