@@ -6,7 +6,7 @@ import pytest
 from tree_sitter import Node
 
 from agentgov.policy.detect import ShellFinding, analyze
-from agentgov.policy.detect.shell import _PARSER, MAX_BYTES, _parse
+from agentgov.policy.detect.shell import _PARSER, MAX_BYTES, TRUNCATED_SEVERITY, _parse
 
 POSITIVE = [
     # download_exec
@@ -42,7 +42,7 @@ POSITIVE = [
     ("tar cf /dev/null x --checkpoint=1 --checkpoint-action=exec=/bin/sh", "shell_escape"),
     ("git -c core.pager='sh -c \"exec sh\"' log", "shell_escape"),
     ("awk 'BEGIN {system(\"/bin/sh\")}'", "shell_escape"),
-    ("env /bin/sh", "shell_escape"),
+    ("nice -n 5 /bin/sh", "shell_escape"),
     ("PAGER='/bin/sh -c \"exec sh 0<&1\"' git -p help", "shell_escape"),
     # destructive
     ("rm -rf /", "destructive"),
@@ -253,11 +253,11 @@ def test_empty_command() -> None:
 
 
 def test_oversized_command_is_truncated_and_flagged() -> None:
-    """A command over MAX_BYTES is cut; a low-severity ``truncated`` finding spans the unread tail."""
+    """A command over MAX_BYTES is cut; a review-level ``truncated`` finding (60) spans the unread tail."""
     command = "rm -rf / ; " + "echo " + "x " * 5000
     findings = analyze(command)
     [cut] = [f for f in findings if f.category == "truncated" and f.end == len(command)]
-    assert cut.severity < 30 and cut.start <= MAX_BYTES
+    assert cut.severity == TRUNCATED_SEVERITY == 60 and cut.start <= MAX_BYTES
     assert "destructive" in {f.category for f in findings}
 
 
@@ -284,11 +284,10 @@ def test_pathological_input_is_bounded_and_flagged(command: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "command",
-    ["a|b|c", "cat <<EOF\nx\nEOF", "echo a #c", "a &", "f() { x; }", "echo $(ls", "echo 'a", "echo \\"],
+    "command", ["a|b|c", "cat <<EOF\nx\nEOF", "echo a #c", "a &", "f() { x; }", "echo \\", "x=1 y", "a && b || c"]
 )
 def test_newline_terminated_parse_matches_exact_parse(command: str) -> None:
-    """Parsing with a final newline (fast path) yields the same nodes as parsing the exact input."""
+    """For valid input, parsing with a final newline (fast path) yields the same nodes as the exact input."""
 
     def nodes(root: Node) -> list[tuple[str, int, int]]:
         out, stack = [], list(reversed(root.children))
@@ -301,3 +300,9 @@ def test_newline_terminated_parse_matches_exact_parse(command: str) -> None:
     data = command.encode()
     fast, exact = _parse(data).root_node, _PARSER.parse(data).root_node
     assert fast.has_error == exact.has_error and nodes(fast) == nodes(exact)
+
+
+@pytest.mark.parametrize("command", ["echo $(ls", "echo 'a", "if then fi", "cat <<EOF\nx"])
+def test_broken_input_stays_broken_with_fast_parse(command: str) -> None:
+    """A broken input is parsed once; the newline never turns it into a valid tree."""
+    assert _parse(command.encode()).root_node.has_error == _PARSER.parse(command.encode()).root_node.has_error

@@ -201,7 +201,7 @@ def test_risk_parts_add_up_and_say_why() -> None:
         trust=10,
         session=SessionView(denies=1),
     )
-    assert [(p.name, p.points) for p in parts] == [("findings", 90), ("target", 30), ("trust", 20), ("session", 5)]
+    assert [(p.name, p.points) for p in parts] == [("findings", 90), ("target", 30), ("trust", 30), ("session", 5)]
     assert score == 100
     assert parts[0].detail == "strongest finding shell/exfiltration"
     score, parts = risk.score([("shell", "exfiltration", 60), ("secret", "jwt", 70), ("injection", "x", 50)])

@@ -5,8 +5,8 @@
               signals make an action riskier than its strongest one alone
   + target    how sensitive what the action touches is: a credential store +30, a write or delete under a
               system directory +20, an internal host +10, a production or system Kubernetes namespace +15
-  + trust     a low-trust agent: (50 - trust) / 2 points when trust is below 50 (trust 10 → +20); trust
-              above 50 never lowers a score, since a trusted agent can be hijacked too
+  + trust     a low-trust agent: 3/4 of (50 - trust) when trust is below 50 (trust 30 → +15, trust 10 → +30);
+              trust above 50 never lowers a score, since a trusted agent can be hijacked too
   + session   +5 per action already denied in this session (at most +15)
   = pre-rule risk (capped at 100), which CEL rules read as ``risk.score``
   + rules     a matched rule's ``risk`` raises the score to it
@@ -62,7 +62,7 @@ def score(
         if sensitive is not None:
             parts.append(RiskPart(name="target", points=sensitive[0], detail=sensitive[1]))
     if trust < 50:
-        parts.append(RiskPart(name="trust", points=(50 - trust) // 2, detail=f"agent trust {trust} is below 50"))
+        parts.append(RiskPart(name="trust", points=(50 - trust) * 3 // 4, detail=f"agent trust {trust} is below 50"))
     if session is not None and session.denies:
         points = min(15, 5 * session.denies)
         parts.append(RiskPart(name="session", points=points, detail=f"{session.denies} denied earlier this session"))

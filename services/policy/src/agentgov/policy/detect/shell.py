@@ -7,10 +7,14 @@ Interpreter one-liners (``python -c``, ``perl -e``, ``ruby -e``, ``node -e``, ``
 matched against socket / exec / system patterns. Wrappers (``sudo``, ``env``, ``nohup``, ``timeout``,
 ``xargs``…) are unwrapped and the wrapped command analysed as well.
 
+Strings that another program runs (``find -exec sh -c``, ``xargs``, hook options such as
+``--password-command=…``, ``echo … | at now``) are parsed with ``spawned`` set: inside them a bare
+interactive shell is a shell spawned by that program, the GTFOBins breakout shape.
+
 Work is bounded: a command over ``MAX_BYTES`` is cut (at a character boundary) and only its head is
 analysed; at most ``MAX_NODES`` syntax nodes are visited (none deeper than ``MAX_LEVEL``) and
-``MAX_PARSES`` strings parsed. Hitting a bound
-adds a ``truncated`` finding (severity 20) instead of silently skipping the rest.
+``MAX_PARSES`` strings parsed. Hitting a bound adds a ``truncated`` finding of severity
+``TRUNCATED_SEVERITY`` (60, review): the unanalysed rest could hide anything, so it is never auto-allowed.
 
 Spans are UTF-8 byte offsets into ``command``; a finding's span covers the offending command node (for an
 inner string, the mapped span of the inner node). Findings are deduplicated by (category, span) keeping
@@ -29,6 +33,7 @@ import tree_sitter_bash as tsb
 from agentgov.policy.detect import shell_rules as r
 from agentgov.policy.detect.shell_argv import SHELL_PATH, base, check_argv, unwrap
 from agentgov.policy.detect.shell_code import code_findings
+from agentgov.policy.detect.shell_exec import is_program, is_shell_payload
 
 _PARSER = ts.Parser(ts.Language(tsb.language()))
 #: Node types with a rule in ``_Walker.visit``; every other node is only descended into.
@@ -58,9 +63,17 @@ MAX_NODES = 2_500
 MAX_LEVEL = 100  # syntax-tree depth
 MAX_WRAPPED = 16  # wrappers unwrapped in one command (sudo env nice … cmd)
 _MAX_DESCEND = 1_000  # nodes one rule looks at under a node
-_EXACT_MAX = 1_024  # longest input parsed a second time when it has errors (see _parse)
 MAX_PARSES = 64
+TRUNCATED_SEVERITY = 60
 _SNIPPET = 120
+#: Redirections that bind a shell to the terminal or to inherited descriptors (``</dev/tty``, ``0<&2``,
+#: ``1>&0``, ``>$(tty)``): only useful to break a shell out of a program that captured its stdio.
+_TTY_REDIRECT = re.compile(rb"\d?[<>]&\s*\d|/dev/tty|\$\(tty\)|`tty`")
+#: Standard input from a file, here-document or here-string: the shell reads a script, not a person.
+_SCRIPT_STDIN = re.compile(rb"(?<![<>&\d])<(?![&(])\s*(?!/dev/tty)\S|<<")
+_LOAD_WORD = re.compile(r"(?i)load|module|plugin|preload|engine")
+_REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
+_NOT_ARGUMENT = _REDIRECTS | {"comment", "subshell"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +121,13 @@ def analyze(command: str) -> list[ShellFinding]:
         while cut > 0 and data[cut] & 0xC0 == 0x80:  # back to the start of a UTF-8 character
             cut -= 1
         head = data[:cut]
-        walker.emit("truncated", 20, cut, len(data), f"command longer than {MAX_BYTES} bytes; the rest is unread")
+        walker.emit(
+            "truncated",
+            TRUNCATED_SEVERITY,
+            cut,
+            len(data),
+            f"command longer than {MAX_BYTES} bytes; the rest is unread",
+        )
     walker.source(head, range(len(head) + 1), 0, top=True)
     return walker.result()
 
@@ -139,8 +158,13 @@ class _Walker:
 
     # -- sources ---------------------------------------------------------------------------------------
 
-    def source(self, data: bytes, offsets: Sequence[int], depth: int, *, top: bool = False) -> None:
-        """Parse ``data`` (whose byte ``i`` sits at top-level offset ``offsets[i]``) and walk it."""
+    def source(
+        self, data: bytes, offsets: Sequence[int], depth: int, *, top: bool = False, spawned: bool = False
+    ) -> None:
+        """Parse ``data`` (whose byte ``i`` sits at top-level offset ``offsets[i]``) and walk it.
+
+        ``spawned``: the string is run by another program (``find -exec sh -c``, a hook option).
+        """
         if depth > _MAX_DEPTH:
             return
         if self._parses <= 0:
@@ -148,19 +172,25 @@ class _Walker:
             return
         self._parses -= 1
         tree = _parse(data)
-        src = _Src(data, offsets, depth)
+        src = _Src(data, offsets, depth, spawned)
         if tree.root_node.has_error and top:
             self.emit("parse_error", 30, 0, len(self._top), "the command does not parse as bash")
+            self.foreign_code(data)
         self.walk(tree.root_node, src)
 
-    def reparse(self, token: _Token, src: _Src) -> None:
+    def foreign_code(self, data: bytes) -> None:
+        """Input that is not bash (lines typed into a REPL: ``jshell``, ``jjs``, ``tclsh``) checked as code."""
+        for category, severity, detail in code_findings("code", data.decode("utf-8", errors="replace")):
+            self.emit(category, severity, 0, len(self._top), f"{detail} (text that is not shell)")
+
+    def reparse(self, token: _Token, src: _Src, *, spawned: bool = False) -> None:
         """Analyse a token's text as shell (``sh -c STRING``), offsets mapped back."""
         raw, offsets = token.mapped()
-        self.source(raw, offsets, src.depth + 1)
+        self.source(raw, offsets, src.depth + 1, spawned=spawned or src.spawned)
 
     def exhausted(self) -> None:
         """Record, once, that the work budget ran out and part of the command went unanalysed."""
-        self.emit("truncated", 20, 0, len(self._top), "command too complex; only part of it was analysed")
+        self.emit("truncated", TRUNCATED_SEVERITY, 0, len(self._top), "command too complex; only part was analysed")
 
     # -- tree walk -------------------------------------------------------------------------------------
 
@@ -207,12 +237,12 @@ class _Walker:
         self.emit(category, severity, start, end, detail)
 
     def command(self, node: ts.Node, src: _Src) -> None:
-        name = node.child_by_field_name("name")
+        name = _command_name(node)
         if name is None:
             return
         if _DYNAMIC.search(src.text(name)):  # expansions and substitutions all start with $ ` <( or >(
             self.dynamic_name(node, name, src)
-        Argv(self, src, node, _command_tokens(node, src)).run(wrapped=False)
+        Argv(self, src, node, _command_tokens(node, src)).run(wrapped=src.spawned)
 
     def dynamic_name(self, node: ts.Node, name: ts.Node, src: _Src) -> None:
         """Rules for a command name built from expansions or substitutions."""
@@ -227,7 +257,7 @@ class _Walker:
     def pipeline(self, node: ts.Node, src: _Src) -> None:
         stages = [_head_argv(c, src) for c in node.named_children]
         names = [s[0] if s else "" for s in stages]
-        sinks = _first_later(names, lambda n: n in r.SHELLS or n in r.INTERPRETERS or n == "source")
+        sinks = _first_later(names, lambda n: n in r.SHELLS or n in r.INTERPRETERS or n in r.STDIN_RUNNERS)
         nets = _first_later(names, lambda n: n in r.NETWORK)
         shells = [n for n in names if n in r.SHELLS]
         for i, argv in enumerate(stages):
@@ -247,14 +277,37 @@ class _Walker:
             net = nets[i]
             if net and (_reads_secret(argv) or name in {"env", "printenv", "set", "export"}):
                 self.emit_node(src, node, "exfiltration", 90, f"sensitive data from {name} sent to {net}")
+            nxt = names[i + 1]
+            if name in {"echo", "printf"} and (nxt in r.CODE_RUNNERS or nxt in r.STDIN_RUNNERS):
+                self.piped_text(node, node.named_children[i], nxt, src)
+            elif nxt in {"passwd", "chpasswd"}:
+                self.emit_node(src, node, "privilege_escalation", 60, f"sets an account password through {nxt}")
+
+    def piped_text(self, pipeline: ts.Node, stage: ts.Node, sink: str, src: _Src) -> None:
+        """``echo TEXT | PROG`` where PROG runs what it reads: the text is a program."""
+        cmd = stage if stage.type == "command" else None
+        tokens = _command_tokens(cmd, src)[1:] if cmd is not None and _command_name(cmd) is not None else []
+        literal = [t for t in tokens if not t.text.startswith("-")]
+        text = " ".join(t.text for t in literal)
+        if sink in r.STDIN_RUNNERS:
+            self.emit_node(src, pipeline, "persistence", 60, f"schedules a command with {sink}")
+        if sink in r.STDIN_RUNNERS or sink in r.SHELLS:
+            for tok in literal:
+                self.reparse(tok, src, spawned=sink in r.STDIN_RUNNERS)
+        elif is_shell_payload(text):
+            self.emit_node(src, pipeline, "shell_escape", 90, f"feeds {sink} text that spawns a shell")
+        else:
+            for category, severity, detail in code_findings("code", text):
+                self.emit_node(src, pipeline, category, severity, f"{detail} (piped into {sink})")
 
     def redirects(self, node: ts.Node, src: _Src) -> None:
-        body = node.child_by_field_name("body")
+        children = node.children
+        body = children[0] if children and children[0].type not in _REDIRECTS else None
         argv = _head_argv(body, src) if body is not None else []
-        for red in node.children_by_field_name("redirect"):
+        for red in children:
             if red.type != "file_redirect":
                 continue
-            dest = red.child_by_field_name("destination")
+            dest = next((c for c in red.named_children if c.type != "file_descriptor"), None)
             if dest is None:
                 continue
             path = _token(dest, src).text
@@ -263,9 +316,11 @@ class _Walker:
             if path.startswith(("/dev/tcp/", "/dev/udp/")):
                 self.emit_node(src, node, "reverse_shell", 95, "redirection to a /dev/tcp socket")
             elif writes:
-                payload = [x for x in argv[1:] if SHELL_PATH.search(x)] if argv[:1] in (["echo"], ["printf"]) else []
-                if payload and not all(x.startswith("#!") for x in payload):
-                    self.emit_node(src, node, "shell_escape", 70, "writes a shell-spawning payload to a file")
+                text = " ".join(argv[1:]) if argv[:1] in (["echo"], ["printf"]) else self.heredoc(node, src)
+                if path != "/etc/shells" and is_shell_payload(text):
+                    self.emit_node(src, node, "shell_escape", 90, "writes text that spawns a shell to a file")
+                elif r.LIBRARY_PATH.search(text) and _LOAD_WORD.search(text):
+                    self.emit_node(src, node, "library_load", 75, "writes configuration that loads a native library")
                 blank = not argv or argv[0] in {"echo", "cat", "true", ":", "printf"}
                 self.write_target(src, node, path, truncate=blank and op in {">", ">|", "&>"})
             elif r.CREDENTIAL_PATH.search(path):
@@ -274,12 +329,22 @@ class _Walker:
                 else:
                     self.emit_node(src, node, "credential_access", 70, "reads a credential file")
 
+    @staticmethod
+    def heredoc(node: ts.Node, src: _Src) -> str:
+        """The body of the here-document of a redirected statement (empty if there is none)."""
+        for red in node.children:
+            if red.type == "heredoc_redirect":
+                for part in red.children:
+                    if part.type == "heredoc_body":
+                        return src.text(part).decode("utf-8", errors="replace")
+        return ""
+
     def write_target(self, src: _Src, node: ts.Node, path: str, *, truncate: bool) -> None:
         """Rules for a file the command writes (redirect, tee, cp/mv target)."""
         if r.DEVICE.match(path):
             self.emit_node(src, node, "destructive", 95, f"overwrites block device {path}")
         elif r.PRIV_FILES.match(path):
-            self.emit_node(src, node, "privilege_escalation", 85, f"writes {path}")
+            self.emit_node(src, node, "privilege_escalation", 90, f"writes {path}")
         elif r.PERSIST_PATH.search(path):
             self.emit_node(src, node, "persistence", 75, f"writes autostart or access file {path}")
         elif truncate and r.LOG_PATH.search(path):
@@ -297,11 +362,21 @@ class _Walker:
 
     def assignment(self, node: ts.Node, src: _Src) -> None:
         text = src.text(node).decode("utf-8", errors="replace")
-        value = node.child_by_field_name("value")
-        parent = node.parent
-        prefix = value is not None and parent is not None and parent.type == "command"
-        if prefix and value is not None and parent is not None and SHELL_PATH.search(_token(value, src).text):
-            self.emit_node(src, parent, "shell_escape", 80, "environment variable makes the program run a shell")
+        name, _, _ = text.partition("=")
+        value = node.children[-1] if len(node.children) == 3 else None
+        if name in r.LIBRARY_VARS and value is not None:
+            severity = 90 if name in r.PRELOAD_VARS else 60
+            self.emit_node(src, node, "library_load", severity, f"{name} makes programs load a native library")
+        if value is not None and name != "SHELL":
+            hook = bool(r.HOOK_VAR.search(name)) or name.endswith(r.HOOK_VAR_SUFFIXES)
+            run = _token(value, src).text
+            parent = node.parent
+            prefix = parent is not None and parent.type == "command"
+            target = parent if parent is not None and prefix else node
+            if (hook or prefix) and (SHELL_PATH.search(run) or is_shell_payload(run)):
+                self.emit_node(src, target, "shell_escape", 90, f"{name} makes the program run a shell")
+            elif hook and is_program(run):
+                self.emit_node(src, target, "shell_escape", 60, f"{name} makes the program run {run.split()[0]}")
         if re.match(r"^(?:HISTFILE=(?:/dev/null|$)|HISTSIZE=0|HISTFILESIZE=0|HISTCONTROL=ignorespace)", text):
             self.emit_node(src, node, "evasion", 80, "disables shell history")
 
@@ -313,14 +388,13 @@ def _parse(data: bytes) -> ts.Tree:
     (``a|b|c`` takes ~100 µs, ``a|b|c\\n`` ~8 µs). A final newline ends the last statement the way bash's
     own reader does; it changes the tree only where the input is already broken (an unterminated quote,
     substitution or here-document) or where it would join a line (a trailing backslash). So the newline is
-    added unless the input ends with a backslash, and an input whose terminated parse has an error is
-    parsed again exactly as given (below ``_EXACT_MAX`` bytes: error recovery on a long broken input is slow,
-    and a second pass would double it). The root node then spans the extra byte; no rule reads its span.
+    added unless the input ends with a backslash. A broken input is not parsed a second time exactly as
+    given: error recovery is the slowest part of parsing (up to milliseconds), the extra byte only widens
+    the error node, and spans are clamped to the input (``_Src.span``).
     """
     if not data or data.endswith((b"\\", b"\n")):
         return _PARSER.parse(data)
-    tree = _PARSER.parse(data + b"\n")
-    return _PARSER.parse(data) if tree.root_node.has_error and len(data) <= _EXACT_MAX else tree
+    return _PARSER.parse(data + b"\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +402,7 @@ class _Src:
     data: bytes
     offsets: Sequence[int]  # a ``range`` at top level (identity), a tuple inside a re-parsed string
     depth: int
+    spawned: bool  # run by another program (``find -exec sh -c STRING``, a hook option's value)
     #: argv tokens of each command node (by ``Node.id``), shared by the command and pipeline rules
     argv: dict[int, list[_Token]] = field(default_factory=dict)
 
@@ -350,6 +425,8 @@ class Argv:
         self.tokens = list(tokens)
         self.args = [t.text for t in self.tokens]
         self.level = 0
+        #: whether the command holds a command or process substitution (``$(``, backquote, ``<(``, ``>(``)
+        self.dynamic = bool(_SUBST.search(src.text(node)))
 
     def flag(self, category: str, severity: int, detail: str) -> None:
         self.w.emit_node(self.src, self.node, category, severity, detail)
@@ -367,8 +444,31 @@ class Argv:
         inner.level = self.level + 1
         inner.run(wrapped=wrapped)
 
-    def reparse(self, token: _Token) -> None:
-        self.w.reparse(token, self.src)
+    def reparse(self, token: _Token, *, spawned: bool = False) -> None:
+        self.w.reparse(token, self.src, spawned=spawned)
+
+    def reparse_tail(self, token: _Token, value: str) -> None:
+        """Analyse the end of a token (the value of ``--opt=VALUE``) as a command line another program runs."""
+        raw, offsets = token.mapped()
+        tail = value.encode("utf-8", errors="surrogatepass")
+        if raw.endswith(tail):
+            k = len(raw) - len(tail)
+            self.w.source(raw[k:], offsets[k:], self.src.depth + 1, spawned=True)
+
+    def stdio(self) -> tuple[bool, bool]:
+        """(bound to the terminal or inherited descriptors, reads a script) for this command's stdin/out.
+
+        A pipeline stage after the first reads its script from the pipe.
+        """
+        parent = self.node.parent
+        if parent is None:
+            return False, False
+        if parent.type == "pipeline" and parent.children[0].id != self.node.id:
+            return False, True
+        if parent.type != "redirected_statement":
+            return False, False
+        text = self.src.text(parent)[self.node.end_byte - parent.start_byte :]
+        return bool(_TTY_REDIRECT.search(text)), bool(_SCRIPT_STDIN.search(text))
 
     def substitutions(self, token: _Token) -> list[str]:
         """Texts of the command and process substitutions inside one argument."""
@@ -417,12 +517,32 @@ def _token(node: ts.Node, src: _Src) -> _Token:
     return _Token(node, src)
 
 
+def _command_name(cmd: ts.Node) -> ts.Node | None:
+    """The ``command_name`` child (cheaper than ``child_by_field_name``)."""
+    for child in cmd.children:
+        if child.type == "command_name":
+            return child
+    return None
+
+
 def _command_tokens(cmd: ts.Node, src: _Src) -> list[_Token]:
-    """The argv tokens (name, then arguments) of a ``command`` node that has a name; computed once."""
+    """The argv tokens (name, then arguments) of a ``command`` node that has a name; computed once.
+
+    The arguments are the children after the name that are not redirections: the same nodes as
+    ``children_by_field_name("argument")``, which costs ~2.5 µs a call.
+    """
     tokens = src.argv.get(cmd.id)
     if tokens is None:
-        nodes = [cmd.child_by_field_name("name"), *cmd.children_by_field_name("argument")]
-        tokens = src.argv[cmd.id] = [_token(n, src) for n in nodes if n is not None]
+        tokens = []
+        named = False
+        for child in cmd.children:
+            if named:
+                if child.type not in _NOT_ARGUMENT:
+                    tokens.append(_Token(child, src))
+            elif child.type == "command_name":
+                named = True
+                tokens.append(_Token(child, src))
+        src.argv[cmd.id] = tokens
     return tokens
 
 
@@ -492,7 +612,7 @@ def _unescape(data: bytes, s: int, e: int, only: frozenset[int] | None) -> tuple
 def _head_argv(node: ts.Node, src: _Src) -> list[str]:
     """The argv (quote-removed, wrappers like sudo removed) of a pipeline stage's first command."""
     cmd = node if node.type == "command" else next((c for c in _descend(node, set()) if c.type == "command"), None)
-    if cmd is None or cmd.child_by_field_name("name") is None:
+    if cmd is None or _command_name(cmd) is None:
         return []
     argv = [t.text for t in _command_tokens(cmd, src)]
     return unwrap(argv) or [base(argv[0])]

@@ -11,6 +11,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from agentgov.policy.detect import shell_rules as r
+from agentgov.policy.detect.shell_exec import (
+    is_program,
+    rule_container,
+    rule_hooks,
+    rule_libraries,
+    rule_package,
+    rule_sed,
+    rule_shell_copy,
+)
 
 if TYPE_CHECKING:
     from agentgov.policy.detect.shell import Argv
@@ -44,30 +53,91 @@ def unwrap(argv: list[str]) -> list[str]:
 
 def check_argv(a: Argv, *, wrapped: bool) -> None:
     """Run every rule that applies to ``a``'s command name."""
+    if a.args[0].startswith("$ ") and a.args[0][2:].strip():  # a pasted prompt: ``$ cmd args``
+        a.args[0] = a.args[0][2:].strip()
     name = base(a.args[0])
+    # one string of all arguments gates the rules by cheap substring tests (most commands pass none)
+    rest = " ".join(a.args[1:])
     if "!" in a.args[0] and base(a.args[0].rsplit("!", 1)[1]) in r.SHELLS:
-        a.flag("shell_escape", 80, "pager/editor escape to a shell (!sh)")
-    if any("/dev/tcp/" in x or "/dev/udp/" in x for x in a.args[1:]):
+        a.flag("shell_escape", 90, "pager/editor escape to a shell (!sh)")
+    if "/dev/tcp/" in rest or "/dev/udp/" in rest:
         a.flag("reverse_shell", 95, "argument names a /dev/tcp socket")
-    _substitutions(a, name)
+    if a.dynamic:
+        _substitutions(a, name)
     if name in r.WRAPPERS:
-        _wrapper(a, name)
+        if name == "chroot":
+            _default_shell(a)
+        _wrapper(a, name, wrapped=wrapped)
         return
     rule = _RULES.get(name)
     if rule is not None:
         rule(a)
+    elif name in _DEFAULT_SHELL:
+        _default_shell(a)
     elif name.startswith("mkfs") or name in {"mke2fs", "wipefs"}:
         a.flag("destructive", 90, f"{name} formats or wipes a filesystem")
     if name in r.SHELLS:
         _shell(a, wrapped=wrapped)
-    elif name in r.INTERPRETERS:
+        return
+    if name in r.INTERPRETERS:
         _interpreter(a, name)
     elif name in r.AWKS:
         _awk(a, name)
-    elif rule is None and name not in r.SHELL_ARG_OK:
+    elif "sh" in rest and name not in r.TEXT_TOOLS and name not in _OWN_SHELL_RULE:
         _shell_argument(a, name)
-    if name in r.READERS and name not in r.NETWORK and any(r.CREDENTIAL_PATH.search(x) for x in a.args[1:]):
+    if rest and name not in r.TEXT_TOOLS:
+        _exec_rules(a, name, rest)
+    if name in r.READERS and name not in r.NETWORK and r.CREDENTIAL_PATH.search(rest):
         a.flag("credential_access", 70, f"{name} reads a credential file")
+
+
+_DEFAULT_SHELL: Final = frozenset({"chroot", "sg", "newgrp", "script", "capsh", "systemd-run", "machinectl"})
+#: Commands whose ``-s PATH`` names the login shell to use, not a program to run now.
+_LOGIN_SHELL_OPTION: Final = frozenset({"su", "runuser", "chsh", "useradd", "usermod", "adduser", "sudo"})
+#: Commands whose rule already decides what a shell path in their arguments means.
+_OWN_SHELL_RULE: Final = frozenset({"find", "cp", "ln", "install", "mount", "git"})
+
+
+def _exec_rules(a: Argv, name: str, rest: str) -> None:
+    """What else the program can be made to run: hook options, libraries, packages, containers."""
+    if "-" in rest or "=" in rest:
+        rule_hooks(a, name)
+    if ".so" in rest or ".dylib" in rest or ("/" in rest and "-" in rest):
+        rule_libraries(a, name)
+    if name in _PACKAGE_MANAGERS:
+        rule_package(a, name)
+    elif name in r.CONTAINER_TOOLS:
+        rule_container(a, name)
+    elif name in {"cp", "ln", "install", "mount"}:
+        rule_shell_copy(a, name)
+    elif name == "ldconfig" and {"-f", "-C", "-r"} & set(a.args):
+        a.flag("library_load", 75, "ldconfig pointed at another configuration changes which libraries load")
+
+
+_PACKAGE_MANAGERS: Final = frozenset(
+    {"dpkg", "rpm", "apt", "apt-get", "dnf", "yum", "zypper", "pkg", "opkg", "apk", "pacman", "snap"}
+)
+
+
+def _default_shell(a: Argv) -> None:
+    """Programs that start an interactive shell when given no command (``chroot DIR``, ``script``)."""
+    name, args = base(a.args[0]), a.args[1:]
+    if "/" in a.args[0] and not a.args[0].startswith(("/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/")):
+        return  # ``./script`` or ``/path/to/script`` is some other program
+    if a.stdio()[1]:
+        return  # reads a pipe or file: not interactive
+    plain = [x for x in args if not x.startswith("-")]
+    starts = {
+        "chroot": len(plain) == 1,
+        "sg": len(args) == 1 == len(plain),
+        "newgrp": True,
+        "script": not {"-c", "--command"} & set(args) and not any(x.startswith("--command=") for x in args),
+        "capsh": args[-1:] == ["--"] or any(x.startswith("--shell=") for x in args),
+        "systemd-run": bool({"-S", "--shell"} & set(args)),
+        "machinectl": args[:1] == ["shell"],
+    }
+    if starts.get(name, False):
+        a.flag("interactive_shell", 60, f"{name} starts an interactive shell")
 
 
 def _substitutions(a: Argv, name: str) -> None:
@@ -85,35 +155,44 @@ def _substitutions(a: Argv, name: str) -> None:
                 a.flag("exfiltration", 90, f"{name} sends environment or credential data")
 
 
-def _wrapper(a: Argv, name: str) -> None:
+def _wrapper(a: Argv, name: str, *, wrapped: bool) -> None:
     inner = unwrap(a.args)
     if name in {"sudo", "doas"}:
         flags = {x for x in a.args[1 : len(a.args) - len(inner)] if x.startswith("-")}
         interactive = bool(inner) and inner[0] in r.SHELLS | {"su"} and not any("c" in _flags([x]) for x in inner[1:])
-        if flags & {"-s", "-i", "--shell", "--login"} or (interactive and "-u" not in flags):
+        if flags & {"-s", "-i", "--shell", "--login"} or interactive:
             a.flag("privilege_escalation", 85, f"{name} opens a root shell")
     if not inner:
         return
     rest = a.tokens[len(a.tokens) - len(inner) :]
+    # a shell under sudo is a root shell (reported above), under exec/command the same shell; under any
+    # other wrapper (nice, env, timeout, xargs, strace…) a shell spawned by another program
+    spawns = wrapped if name in r.BUILTIN_WRAPPERS else name not in r.PRIVILEGED_WRAPPERS
     if len(rest) == 1 and re.search(r"[\s;|&]", rest[0].text):
-        a.reparse(rest[0])
+        a.reparse(rest[0], spawned=spawns)
     else:
-        a.sub(rest, wrapped=True)
+        a.sub(rest, wrapped=spawns)
 
 
 def _shell(a: Argv, *, wrapped: bool) -> None:
+    """A shell: analyse its ``-c`` string; a shell with no script is interactive (see the module table)."""
     args = a.args[1:]
-    code = next((i for i, x in enumerate(args) if re.fullmatch(r"-[a-z]*c[a-z]*", x)), None)
+    code = next((i for i, x in enumerate(args) if re.fullmatch(r"-[a-zA-Z]*c[a-zA-Z]*", x)), None)
     if code is not None and code + 1 < len(args):
-        a.reparse(a.tokens[code + 2])
-        if wrapped:
-            a.flag("shell_escape", 60, "another program runs a shell command string")
+        a.reparse(a.tokens[code + 2], spawned=wrapped)
         return
-    if all(x.startswith("-") for x in args):
-        if "-p" in args:
-            a.flag("privilege_escalation", 85, "shell started with -p keeps a setuid identity")
-        elif wrapped:
-            a.flag("shell_escape", 80, "another program spawns an interactive shell")
+    # ``sh 0<&2`` parses the descriptor as an argument; ``-s`` reads commands from stdin like no script
+    if not all(x.startswith("-") or x.isdigit() for x in args):
+        return
+    tty, script = a.stdio()
+    if "-p" in args:
+        a.flag("privilege_escalation", 90, "shell started with -p keeps a setuid identity")
+    elif tty:
+        a.flag("shell_escape", 90, "shell bound to the terminal or inherited descriptors")
+    elif wrapped:  # the wrapper, not the shell, reads the pipe or file before it
+        a.flag("shell_escape", 90, "another program spawns an interactive shell")
+    elif not script:
+        a.flag("interactive_shell", 60, "starts an interactive shell; what is typed into it is not analysed")
 
 
 def _interpreter(a: Argv, name: str) -> None:
@@ -132,12 +211,27 @@ def _awk(a: Argv, name: str) -> None:
 
 
 def _shell_argument(a: Argv, name: str) -> None:
-    for prev, x in zip(a.args, a.args[1:], strict=False):
-        if prev in {"-s", "--shell", "-S"} or x.startswith("#!"):
+    """A program given a shell binary to run (``nsenter /bin/sh``, ``--rsh=/bin/sh``, ``-I '/bin/sh -c …'``).
+
+    ``PROG … /bin/sh -c STRING`` runs STRING: it is analysed as spawned instead. Commands in
+    ``SHELL_ARG_OK`` (package managers, containers, account tools) take a bare shell path as data.
+    """
+    args = a.args
+    ok = name in r.SHELL_ARG_OK
+    for i in range(1, len(args)):
+        x = args[i]
+        if x.startswith("#!") or not SHELL_PATH.search(x) or args[i - 1] in {"--shell", "--login-shell"}:
             continue
-        if SHELL_PATH.search(x):
-            a.flag("shell_escape", 80, f"{name} is made to run a shell")
+        if args[i - 1] == "-s" and name in _LOGIN_SHELL_OPTION:
+            continue
+        exact = x.startswith("/") and " " not in x
+        if exact and i + 2 < len(args) and re.fullmatch(r"-[a-zA-Z]*c[a-zA-Z]*", args[i + 1]):
+            a.reparse(a.tokens[i + 2], spawned=True)
             return
+        if exact and (ok or x.startswith("--shell=")):
+            continue
+        a.flag("shell_escape", 90, f"{name} is made to run a shell")
+        return
 
 
 def _flags(args: list[str]) -> str:
@@ -176,12 +270,12 @@ def _chmod(a: Argv) -> None:
     mode = next((x for x in args if not x.startswith("-") or re.fullmatch(r"-[rwxst]+", x)), "")
     rest = _targets(args)[1:]
     if re.fullmatch(r"[ua]*\+[rwxXt]*s[rwxXt]*|[4567][0-7]{3}", mode):
-        a.flag("privilege_escalation", 85, f"chmod {mode} sets setuid")
+        a.flag("privilege_escalation", 90, f"chmod {mode} sets setuid")
     elif re.fullmatch(r"g\+[rwxXt]*s[rwxXt]*|[23][0-7]{3}", mode):
         a.flag("privilege_escalation", 50, f"chmod {mode} sets setgid")
     loose = bool(re.fullmatch(r"0?7[0-7]7|0?6[0-7]6|[ao]?\+[rwx]*w[rwx]*|a=rwx|777", mode))
     if any(r.PRIV_FILES.match(t) for t in rest) and loose:
-        a.flag("privilege_escalation", 85, "makes an account or sudoers file writable")
+        a.flag("privilege_escalation", 90, "makes an account or sudoers file writable")
     elif any(_norm(t) in r.SYSTEM_DIRS for t in rest) and (recursive or loose):
         a.flag("destructive", 90, "changes permissions of a system path")
 
@@ -192,7 +286,7 @@ def _chown(a: Argv) -> None:
     if ("--recursive" in args or "R" in _flags(args)) and any(_norm(t) in r.SYSTEM_DIRS for t in rest):
         a.flag("destructive", 90, "recursive ownership change of a system path")
     elif any(r.PRIV_FILES.match(t) for t in rest):
-        a.flag("privilege_escalation", 85, "changes ownership of an account file")
+        a.flag("privilege_escalation", 90, "changes ownership of an account file")
 
 
 def _dd(a: Argv) -> None:
@@ -213,7 +307,7 @@ def _writes_last(a: Argv) -> None:
     targets = _targets(a.args[1:])
     modes = [y for x, y in zip(a.args, a.args[1:], strict=False) if x in {"-m", "--mode"}]
     if a.args[0] == "install" and any(re.fullmatch(r"[4567][0-7]{3}|[ua]*\+[rwx]*s[rwx]*", m) for m in modes):
-        a.flag("privilege_escalation", 85, "install sets the setuid bit")
+        a.flag("privilege_escalation", 90, "install sets the setuid bit")
         targets = [t for t in targets if t not in modes]
     if len(targets) >= 2:
         if a.args[0] == "ln" and targets[0] == "/dev/null" and r.LOG_PATH.search(targets[-1]):
@@ -233,13 +327,14 @@ def _editor(a: Argv) -> None:
         cmd = args[i + 1] if x in {"-c", "--cmd", "-ex", "--eval"} and i + 1 < len(args) else ""
         cmd = x[1:] if x.startswith("+") else cmd
         if re.search(r"!|:sh(?:ell)?\b|:?\bterm\b|/bin/\w*sh\b|\bpy(?:thon)?3?\b|\blua\b|system\(|shell", cmd):
-            a.flag("shell_escape", 80, f"{a.args[0]} command line runs a shell")
+            a.flag("shell_escape", 90, f"{a.args[0]} command line runs a shell")
             return
     if a.args[0] not in {"gdb", "emacs"} and any(r.PRIV_FILES.match(t) for t in _targets(args)):
         a.flag("privilege_escalation", 85, "edits an account or sudoers file")
 
 
 def _sed(a: Argv) -> None:
+    rule_sed(a)
     if any(x.startswith(("-i", "--in-place")) for x in a.args[1:]):
         for t in _targets(a.args[1:])[1:]:
             a.write(t, truncate=False)
@@ -257,18 +352,22 @@ def _find(a: Argv) -> None:
                 a.sub(a.tokens[i + 1 : end], wrapped=True)
 
 
-def _tar(a: Argv) -> None:
-    risky = ("--checkpoint-action=exec", "--to-command", "--use-compress-program", "--rsh-command", "--info-script")
-    if any(x.startswith(risky) or x.startswith("--new-volume-script") for x in a.args[1:]):
-        a.flag("shell_escape", 80, "tar option runs an arbitrary command")
+_GIT_HOOK: Final = re.compile(
+    r"(?i)^(?:core\.(?:pager|editor|sshcommand|fsmonitor|hookspath)|alias\.[\w-]+|--upload-pack|--receive-pack|"
+    r"--exec|diff\.external|[\w.-]+\.textconv|credential\.helper|sequence\.editor|uploadpack\.packobjectshook)="
+)
 
 
 def _git(a: Argv) -> None:
-    args = a.args[1:]
-    pat = r"core\.(?:pager|editor|sshcommand|fsmonitor|hookspath)=|alias\.[\w-]+=!|--upload-pack|--receive-pack"
-    for x in args:
-        if re.search(pat, x, re.IGNORECASE) or x.startswith(("--upload-pack=", "--exec=")):
-            a.flag("shell_escape", 80, "git configured to run an arbitrary command")
+    """``git -c core.pager=…``, ``alias.x=!…``: the value is a command line git runs through a shell."""
+    for i, x in enumerate(a.args[1:], start=1):
+        match = _GIT_HOOK.match(x)
+        if match:
+            value = x[match.end() :].removeprefix("!")
+            if SHELL_PATH.search(value) or is_program(value):
+                severity = 90 if SHELL_PATH.search(value) else 60
+                a.flag("shell_escape", severity, "git configured to run an arbitrary command")
+            a.reparse_tail(a.tokens[i], value)
             return
 
 
@@ -378,7 +477,7 @@ def _getent(a: Argv) -> None:
 
 def _setcap(a: Argv) -> None:
     if any(re.search(r"cap_(?:setuid|setgid|sys_admin|dac_override)|=ep", x) for x in a.args[1:]):
-        a.flag("privilege_escalation", 85, "grants a dangerous file capability")
+        a.flag("privilege_escalation", 90, "grants a dangerous file capability")
 
 
 def _usermod(a: Argv) -> None:
@@ -424,7 +523,6 @@ _RULES: Final[dict[str, Callable[[Argv], None]]] = {
     "gdb": _editor,
     "emacs": _editor,
     "find": _find,
-    "tar": _tar,
     "git": _git,
     "nc": _nc,
     "ncat": _nc,

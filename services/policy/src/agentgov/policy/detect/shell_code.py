@@ -18,20 +18,22 @@ def code_findings(lang: str, code: str) -> list[tuple[str, int, str]]:
         if "/inet/" in code:
             return [("bind_shell", 90, "awk network listener") if "/0/0" in code else _reverse(lang)]
         if shell and ("system" in code or "|" in code):
-            return [("shell_escape", 80, "awk program spawns a shell")]
+            return [("shell_escape", 90, "awk program spawns a shell")]
         if "system(" in code.replace(" ", ""):
             return [("shell_escape", 60, "awk program runs system commands")]
         return []
+    if lang == "code" and exe is not None and exe.group() == "`":
+        exe = None  # a backtick in text that is not code says nothing
     if sock and (exe or shell):
         if r.CODE_LISTEN.search(code):
             return [("bind_shell", 90, f"{lang} one-liner binds a socket to a command loop")]
         return [_reverse(lang)]
     if exe and shell:
-        return [("shell_escape", 80, f"{lang} one-liner spawns a shell")]
+        return [("shell_escape", 90, f"{lang} one-liner spawns a shell")]
     if r.CODE_LIBRARY.search(code):
-        return [("shell_escape", 75, f"{lang} one-liner loads a native library")]
+        return [("library_load", 90, f"{lang} one-liner loads a native library")]
     if exe:
-        return [("shell_escape", 50, f"{lang} one-liner runs system commands")]
+        return [("shell_escape", 60, f"{lang} one-liner runs system commands")]
     return []
 
 

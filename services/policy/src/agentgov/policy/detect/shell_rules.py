@@ -15,9 +15,31 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-SHELLS: Final = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "fish", "csh", "tcsh", "mksh", "rbash"})
+SHELLS: Final = _words(
+    "sh bash zsh dash ksh ash fish csh tcsh mksh rbash yash sash posh pdksh oksh loksh rc elvish xonsh"
+)
+#: Wrappers that switch user: a shell under them is a root shell (``privilege_escalation``), not an escape.
+PRIVILEGED_WRAPPERS: Final = _words("sudo doas su pkexec ksu runuser")
+#: Wrappers that are shell builtins: ``exec bash`` is the current shell becoming bash, not another program.
+#: ``env`` is here too: it only edits the environment, and ``env -i bash`` is the usual clean-shell idiom.
+BUILTIN_WRAPPERS: Final = _words("exec command builtin env")
+#: Programs that run what they read on stdin as shell commands, later or elsewhere.
+STDIN_RUNNERS: Final = _words("at batch")
+#: Programs whose input language can run commands (``echo 'esyscmd(…)' | m4``, ``echo '!sh' | ed``).
+CODE_RUNNERS: Final = _words(
+    "m4 ed ex vi vim gdb mysql psql sqlite3 expect tclsh wish bc dc R Rscript julia guile octave gnuplot "
+    "jshell jjs irb lua python python2 python3 perl ruby node php ftp sftp lftp"
+)
+#: Programs that only print or look up their arguments: a shell path or library there is just text.
+TEXT_TOOLS: Final = _words(
+    "echo printf grep egrep fgrep rg ag which whereis type command file ls stat whatis apropos tldr help info "
+    "readlink realpath cat head tail wc diff cmp strings md5sum sha1sum sha256sum sha512sum test [ "
+    "hash alias shellcheck shfmt du ldd nm objdump readelf otool strip patchelf dpkg-query ps pgrep pkill "
+    "killall lsof fuser chsh useradd usermod adduser update-alternatives"
+)
 INTERPRETERS: Final = frozenset(
     {"python", "python2", "python3", "perl", "ruby", "node", "nodejs", "php", "lua", "jrunscript", "tclsh", "deno"}
+    | {"julia", "R", "Rscript", "guile", "slsh", "gnuplot", "octave", "octave-cli", "clisp", "ghc"}
 )
 #: Flags after which an interpreter takes its program as the next argument.
 CODE_FLAGS: Final = frozenset({"-c", "-e", "-E", "-r", "--eval", "-x"})
@@ -126,9 +148,39 @@ CODE_LISTEN: Final = re.compile(r"\bbind\s*\(|\blisten\b|createServer|TCPServer|
 CODE_EXEC: Final = re.compile(
     r"os\.system|subprocess|pty\.spawn|os\.exec\w*|os\.popen|\bexec\s*[\(\"'`]|\bsystem\s*\(|IO\.popen|"
     r"child_process|proc_open|shell_exec|passthru|popen\s*\(|ProcessBuilder|Runtime\.getRuntime|io\.popen|"
-    r"os\.execute|\bspawn\s*\(|dup2|`",
+    r"os\.execute|\bspawn\s*\(|dup2|pcntl_exec|callCommand|Process\.Start|\besyscmd\s*\(|\brun\(`|"
+    r"\bexec\s+\$\w|run-shell-command|\(system\s|`",
 )
 CODE_SHELL: Final = re.compile(
     r"(?<![\w.-])(?:/usr)?(?:/bin/)?(?:ba|z|da|k)?sh(?:\s+-[ip])?(?=['\"` )\]])|/bin/(?:ba|z|da|k)?sh\b"
 )
-CODE_LIBRARY: Final = re.compile(r"ctypes|cdll|dlopen|Fiddle|LoadLibrary|DynaLoader|ffi\.load")
+
+CODE_LIBRARY: Final = re.compile(r"ctypes|cdll|dlopen|Fiddle|LoadLibrary|DynaLoader|ffi\.load|System\.load")
+
+#: Environment variables that make the dynamic linker load a library into every program started.
+PRELOAD_VARS: Final = _words("LD_PRELOAD LD_AUDIT DYLD_INSERT_LIBRARIES")
+LIBRARY_VARS: Final = PRELOAD_VARS | _words("LD_LIBRARY_PATH DYLD_LIBRARY_PATH LD_DEBUG_OUTPUT")
+#: Environment variables whose value is a program another program runs (``PAGER=…``, ``GIT_SSH_COMMAND``).
+HOOK_VAR: Final = re.compile(r"PAGER$|EDITOR$|^VISUAL$|^LESS(?:OPEN|CLOSE)$|ASKPASS$|^BROWSER$|^SHELL$")
+HOOK_VAR_SUFFIXES: Final = ("_COMMAND", "_CMD", "_PROGRAM", "_HOOK", "_BIN")
+#: Option or ``key=value`` names whose value is a command line the program runs.
+HOOK_OPTION: Final = re.compile(
+    r"(?i)^on-|(?:command|cmd|exec|script|hook|pager|editor|askpass|filter|wrapper|rsh|program|invoke|"
+    r"core_pattern|action)(?![a-z])"
+)
+#: Option names whose value is a library or module the program loads into itself.
+LOAD_OPTION: Final = re.compile(r"(?i)engine|provider|default-auth|preload|load|ladspa|^-?[DI]$")
+#: A shared-library path inside an argument (``/x/lib.so``, ``libfoo.so.1``, ``x.dylib``).
+LIBRARY_PATH: Final = re.compile(r"[\w./~-]\.(?:so(?:\.\d+)*|dylib)(?=$|[\s,:;'\")])")
+#: Build and file tools that handle libraries as files (compile, link, copy, inspect, package).
+LIBRARY_FILE_TOOLS: Final = _words(
+    "gcc g++ cc c++ clang clang++ ld ld.gold ld.lld lld ar ranlib make cmake ninja meson cargo go rustc "
+    "cp mv ln rm install rsync scp tar zip unzip 7z chmod chown chgrp touch find locate mlocate dpkg rpm "
+    "apt apt-get pacman dnf yum brew pip pip3 git docker podman kubectl file ldconfig ldd nm objdump "
+    "readelf otool strip patchelf chrpath strings sha256sum md5sum ls stat du valgrind"
+)
+#: A local package file (not a name resolved from a signed repository).
+PACKAGE_FILE: Final = re.compile(r"\.(?:deb|rpm|ipk|apk|txz|pkg|snap|pkg\.tar\.(?:zst|xz|gz))$")
+#: A volume or mount specification whose source is the host's root directory.
+HOST_ROOT_MOUNT: Final = re.compile(r"^/:|(?:^|,)(?:src|source)=/(?:,|$)")
+CONTAINER_TOOLS: Final = _words("docker podman nerdctl ctr lxc incus crictl")
