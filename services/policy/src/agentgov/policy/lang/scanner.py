@@ -6,22 +6,41 @@ every string inside ``args`` (recursively) and reports :class:`Finding` objects 
 form events carry. Richer detectors (entropy, provider-specific keys, NER for PII) plug in by implementing
 ``Detector``; nothing else changes.
 
-Built in: AWS access key ids, GitHub tokens, Slack tokens, PEM private key blocks, ``Bearer`` tokens,
-``password=``/``secret=``/``token=``/``api_key=`` assignments, string values of argument keys named like a
-credential (``password``, ``api_key``, ``authorization`` …); personal data: e-mail addresses and phone
-numbers. All patterns are compiled at import time.
+Built in: the secret detectors of :mod:`agentgov.policy.detect.secrets` (provider key formats with their
+checksums, private keys, connection strings, credential assignments, high-entropy values) and the
+personal-data detectors of :mod:`agentgov.policy.detect.pii` (e-mail, phone, cards, IBANs, national ids,
+IP addresses); each module's docstring lists its kinds and severities.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from agentgov.policy.detect.base import Category, Detector, Hit, RegexDetector
+from agentgov.policy.detect.pii import PII_DETECTORS
+from agentgov.policy.detect.secrets import SECRET_DETECTORS, CredentialKeyDetector
 
-__all__ = ["DEFAULT_SCANNER", "Category", "Detector", "Finding", "Hit", "RegexDetector", "Scanner"]
+__all__ = [
+    "DEFAULT_SCANNER",
+    "PII",
+    "PII_DETECTORS",
+    "SECRETS",
+    "SECRET_DETECTORS",
+    "Category",
+    "CredentialKeyDetector",
+    "Detector",
+    "Finding",
+    "Hit",
+    "RegexDetector",
+    "Scanner",
+]
+
+SECRETS: Final = SECRET_DETECTORS
+"""The built-in secret detectors (:mod:`agentgov.policy.detect.secrets`), a tuple; kept under its old name."""
+PII: Final = PII_DETECTORS
+"""The built-in personal-data detectors (:mod:`agentgov.policy.detect.pii`), a tuple; kept under its old name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,61 +58,6 @@ class Finding:
     value: str
     detail: str = ""
     """One line saying why (the detector's explanation; empty when the kind says it)."""
-
-
-_CREDENTIAL_KEY: Final = re.compile(
-    r"(?:^|_)(?:password|passwd|secret|api_?key|access_token|refresh_token|auth_token|private_key|authorization"
-    r"|client_secret|token)$"
-)
-
-
-class CredentialKeyDetector:
-    """The whole string value of an argument whose key names a credential (``password``, ``api_key`` …)."""
-
-    category: Category = "secret"
-
-    def __init__(self) -> None:
-        self._known: dict[str, bool] = {}
-        """Key names already classified (bounded: cleared when it grows past 4096)."""
-
-    def scan(self, text: str, key: str | None) -> list[Hit]:
-        """One hit covering ``text`` when ``key`` looks like a credential name."""
-        if not key or not text:
-            return []
-        named = self._known.get(key)
-        if named is None:
-            if len(self._known) > 4096:
-                self._known.clear()
-            named = self._known[key] = _CREDENTIAL_KEY.search(key.lower().replace("-", "_")) is not None
-        return [Hit("credential_field", 60, 0, len(text))] if named else []
-
-
-_PEM: Final = r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|.*)"
-_AWS: Final = ("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa")
-
-SECRETS: Final = RegexDetector(
-    "secret",
-    [
-        ("private_key", 90, _PEM, ("private key",)),
-        ("aws_access_key", 80, r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b", _AWS),
-        ("github_token", 80, r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b", ("gh",)),
-        ("slack_token", 70, r"\bxox[baprs]-[A-Za-z0-9-]{10,}", ("xox",)),
-        ("bearer_token", 60, r"\bBearer\s+([A-Za-z0-9._~+/=-]{8,})", ("bearer",)),
-        ("credential_assignment", 60,
-            r"(?i:\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)[\"']?\s*[=:]\s*"
-            r"[\"']?([^\s\"'&;,]{4,}))", ("pass", "pwd", "secret", "token", "key")),
-    ],
-)  # fmt: skip
-
-PII: Final = RegexDetector(
-    "pii",
-    [
-        ("email", 20, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", ("@",)),
-        ("phone", 20,
-            r"(?<![\w+])(?:\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}"
-            r"|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4})(?!\w)", ()),
-    ],
-)  # fmt: skip
 
 
 class Scanner:
@@ -157,4 +121,5 @@ def _child(path: str, key: object) -> str:
     return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
 
 
-DEFAULT_SCANNER: Final = Scanner([SECRETS, CredentialKeyDetector(), PII])
+DEFAULT_SCANNER: Final = Scanner([*SECRET_DETECTORS, *PII_DETECTORS])
+"""Secrets first, then personal data: on a tie (same span) the earlier detector's finding is kept."""
