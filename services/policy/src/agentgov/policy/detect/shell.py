@@ -24,18 +24,19 @@ the highest severity, and sorted by start offset.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import tree_sitter as ts
-import tree_sitter_bash as tsb
 
+from agentgov.policy.detect import shell_gates as g
 from agentgov.policy.detect import shell_rules as r
 from agentgov.policy.detect.shell_argv import SHELL_PATH, base, check_argv, unwrap
 from agentgov.policy.detect.shell_code import code_findings
 from agentgov.policy.detect.shell_exec import is_program, is_shell_payload
+from agentgov.policy.detect.shell_tokens import LANGUAGE, Src, Token, command_tokens, descend, kind_ids
 
-_PARSER = ts.Parser(ts.Language(tsb.language()))
+_PARSER = ts.Parser(LANGUAGE)
 #: Node types with a rule in ``_Walker.visit``; every other node is only descended into.
 _NODE_RULES = frozenset(
     {
@@ -49,6 +50,9 @@ _NODE_RULES = frozenset(
         "expansion",
     }
 )
+_NODE_RULE_IDS = kind_ids(*_NODE_RULES)
+_ANSI_C_STRING = kind_ids("ansi_c_string")
+_COMMAND_SUBSTITUTION = frozenset({"command_substitution"})
 _UNSET_HIST = re.compile(rb"\bHIST(?:FILE|SIZE|FILESIZE)\b")
 _HEX_ESCAPE = re.compile(rb"\\(?:x[0-9a-fA-F]|u[0-9a-fA-F])")
 #: Every expansion or substitution in a word starts with one of these.
@@ -62,7 +66,6 @@ MAX_BYTES = 1536
 MAX_NODES = 2_500
 MAX_LEVEL = 100  # syntax-tree depth
 MAX_WRAPPED = 16  # wrappers unwrapped in one command (sudo env nice … cmd)
-_MAX_DESCEND = 1_000  # nodes one rule looks at under a node
 MAX_PARSES = 64
 TRUNCATED_SEVERITY = 60
 _SNIPPET = 120
@@ -73,7 +76,6 @@ _TTY_REDIRECT = re.compile(rb"\d?[<>]&\s*\d|/dev/tty|\$\(tty\)|`tty`")
 _SCRIPT_STDIN = re.compile(rb"(?<![<>&\d])<(?![&(])\s*(?!/dev/tty)\S|<<")
 _LOAD_WORD = re.compile(r"(?i)load|module|plugin|preload|engine")
 _REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
-_NOT_ARGUMENT = _REDIRECTS | {"comment", "subshell"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,29 +88,6 @@ class ShellFinding:
     end: int
     detail: str
     snippet: str
-
-
-class _Token:
-    """One argv word after quote removal, with the node it came from.
-
-    ``text`` is computed eagerly (every rule reads it); the per-byte offset map back into the top-level
-    command is only needed when the word is analysed again as shell, so ``mapped()`` builds it on demand.
-    """
-
-    __slots__ = ("node", "src", "text")
-
-    def __init__(self, node: ts.Node, src: _Src) -> None:
-        self.node = node
-        self.src = src
-        self.text = _unquote_fast(node, src.data).decode("utf-8", errors="replace")
-
-    def mapped(self) -> tuple[bytes, tuple[int, ...]]:
-        """The unquoted bytes and, for each byte (plus one past the end), its top-level offset."""
-        src, node = self.src, self.node
-        raw, idx = _unquote(node, src.data)
-        offsets = src.offsets
-        end_off = offsets[node.end_byte] if node.end_byte < len(offsets) else offsets[-1]
-        return raw, (*(offsets[i] for i in idx), end_off)
 
 
 def analyze(command: str) -> list[ShellFinding]:
@@ -172,7 +151,7 @@ class _Walker:
             return
         self._parses -= 1
         tree = _parse(data)
-        src = _Src(data, offsets, depth, spawned)
+        src = Src(data, offsets, depth, spawned)
         if tree.root_node.has_error and top:
             self.emit("parse_error", 30, 0, len(self._top), "the command does not parse as bash")
             self.foreign_code(data)
@@ -183,7 +162,7 @@ class _Walker:
         for category, severity, detail in code_findings("code", data.decode("utf-8", errors="replace")):
             self.emit(category, severity, 0, len(self._top), f"{detail} (text that is not shell)")
 
-    def reparse(self, token: _Token, src: _Src, *, spawned: bool = False) -> None:
+    def reparse(self, token: Token, src: Src, *, spawned: bool = False) -> None:
         """Analyse a token's text as shell (``sh -c STRING``), offsets mapped back."""
         raw, offsets = token.mapped()
         self.source(raw, offsets, src.depth + 1, spawned=spawned or src.spawned)
@@ -194,26 +173,27 @@ class _Walker:
 
     # -- tree walk -------------------------------------------------------------------------------------
 
-    def walk(self, root: ts.Node, src: _Src) -> None:
+    def walk(self, root: ts.Node, src: Src) -> None:
         """Apply the node rules to ``root`` and everything under it, in document order (preorder)."""
         stack = [(root, 0)]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, level = stack.pop()
+            node, level = pop()
             self._nodes -= 1
             if self._nodes < 0 or level > MAX_LEVEL:
                 self.exhausted()
                 return
-            kind = node.type
-            if kind in _NODE_RULES:
-                self.visit(node, kind, src)
-            # a leaf carries no rule unless it is an ANSI-C string; skipping it saves most of the work
-            stack.extend(
-                (child, level + 1)
-                for child in reversed(node.children)
-                if child.child_count or child.type == "ansi_c_string"
-            )
+            if node.kind_id in _NODE_RULE_IDS:
+                self.visit(node, node.type, src)
+            children = node.children
+            if children:
+                # a leaf carries no rule unless it is an ANSI-C string; skipping it saves most of the work
+                level += 1
+                for child in reversed(children):
+                    if child.child_count or child.kind_id in _ANSI_C_STRING:
+                        push((child, level))
 
-    def visit(self, node: ts.Node, kind: str, src: _Src) -> None:
+    def visit(self, node: ts.Node, kind: str, src: Src) -> None:
         """The rule for one node whose type is in ``_NODE_RULES``."""
         if kind == "command":
             self.command(node, src)
@@ -232,21 +212,22 @@ class _Walker:
         elif kind == "expansion" and src.text(node).startswith(b"${!"):
             self.emit_node(src, node, "evasion", 75, "variable indirection ${!name}")
 
-    def emit_node(self, src: _Src, node: ts.Node, category: str, severity: int, detail: str) -> None:
+    def emit_node(self, src: Src, node: ts.Node, category: str, severity: int, detail: str) -> None:
         start, end = src.span(node.start_byte, node.end_byte)
         self.emit(category, severity, start, end, detail)
 
-    def command(self, node: ts.Node, src: _Src) -> None:
-        name = _command_name(node)
-        if name is None:
+    def command(self, node: ts.Node, src: Src) -> None:
+        tokens = command_tokens(node, src)
+        if not tokens:  # no command name
             return
+        name = tokens[0].node
         if _DYNAMIC.search(src.text(name)):  # expansions and substitutions all start with $ ` <( or >(
             self.dynamic_name(node, name, src)
-        Argv(self, src, node, _command_tokens(node, src)).run(wrapped=src.spawned)
+        Argv(self, src, node, tokens).run(wrapped=src.spawned)
 
-    def dynamic_name(self, node: ts.Node, name: ts.Node, src: _Src) -> None:
+    def dynamic_name(self, node: ts.Node, name: ts.Node, src: Src) -> None:
         """Rules for a command name built from expansions or substitutions."""
-        if any(c.type in {"simple_expansion", "expansion"} for c in _descend(name, {"command_substitution"})):
+        if any(c.type in {"simple_expansion", "expansion"} for c in descend(name, _COMMAND_SUBSTITUTION)):
             parts = list(name.named_children)
             inner = parts[0].named_children if len(parts) == 1 and parts[0].type == "concatenation" else parts
             if len(inner) > 1:
@@ -254,12 +235,15 @@ class _Walker:
         if _contains_command(name, r.DOWNLOADERS):
             self.emit_node(src, node, "download_exec", 95, "downloaded content run as a command")
 
-    def pipeline(self, node: ts.Node, src: _Src) -> None:
-        stages = [_head_argv(c, src) for c in node.named_children]
+    def pipeline(self, node: ts.Node, src: Src) -> None:
+        children = node.named_children
+        if len(children) < 2:  # every rule below looks at a stage and a later one
+            return
+        stages = [_head_argv(c, src) for c in children]
         names = [s[0] if s else "" for s in stages]
-        sinks = _first_later(names, lambda n: n in r.SHELLS or n in r.INTERPRETERS or n in r.STDIN_RUNNERS)
-        nets = _first_later(names, lambda n: n in r.NETWORK)
-        shells = [n for n in names if n in r.SHELLS]
+        sinks = _first_later(names, _SINKS)
+        nets = _first_later(names, r.NETWORK)
+        shells = any(n in r.SHELLS for n in names)
         for i, argv in enumerate(stages):
             if not argv or i + 1 >= len(names):
                 continue
@@ -267,7 +251,7 @@ class _Walker:
             sink = sinks[i]
             if name in r.DOWNLOADERS and sink:
                 self.emit_node(src, node, "download_exec", 95, f"{name} output piped into {sink}")
-            if _is_decoder(argv) and sink:
+            if sink and _is_decoder(argv):
                 self.emit_node(src, node, "evasion", 90, f"decoded payload piped into {sink}")
             if name in {"nc", "ncat", "netcat", "telnet", "socat"} or argv[:2] == ["openssl", "s_client"]:
                 if shells and ("-l" in argv or "-lp" in argv or "-lvp" in argv or "-lnvp" in argv):
@@ -283,10 +267,10 @@ class _Walker:
             elif nxt in {"passwd", "chpasswd"}:
                 self.emit_node(src, node, "privilege_escalation", 60, f"sets an account password through {nxt}")
 
-    def piped_text(self, pipeline: ts.Node, stage: ts.Node, sink: str, src: _Src) -> None:
+    def piped_text(self, pipeline: ts.Node, stage: ts.Node, sink: str, src: Src) -> None:
         """``echo TEXT | PROG`` where PROG runs what it reads: the text is a program."""
         cmd = stage if stage.type == "command" else None
-        tokens = _command_tokens(cmd, src)[1:] if cmd is not None and _command_name(cmd) is not None else []
+        tokens = command_tokens(cmd, src)[1:] if cmd is not None else []
         literal = [t for t in tokens if not t.text.startswith("-")]
         text = " ".join(t.text for t in literal)
         if sink in r.STDIN_RUNNERS:
@@ -300,7 +284,7 @@ class _Walker:
             for category, severity, detail in code_findings("code", text):
                 self.emit_node(src, pipeline, category, severity, f"{detail} (piped into {sink})")
 
-    def redirects(self, node: ts.Node, src: _Src) -> None:
+    def redirects(self, node: ts.Node, src: Src) -> None:
         children = node.children
         body = children[0] if children and children[0].type not in _REDIRECTS else None
         argv = _head_argv(body, src) if body is not None else []
@@ -310,7 +294,7 @@ class _Walker:
             dest = next((c for c in red.named_children if c.type != "file_descriptor"), None)
             if dest is None:
                 continue
-            path = _token(dest, src).text
+            path = Token(dest, src).text
             op = next((c.type for c in red.children if not c.is_named), ">")
             writes = op in {">", ">>", "&>", "&>>", ">|"}
             if path.startswith(("/dev/tcp/", "/dev/udp/")):
@@ -323,14 +307,14 @@ class _Walker:
                     self.emit_node(src, node, "library_load", 75, "writes configuration that loads a native library")
                 blank = not argv or argv[0] in {"echo", "cat", "true", ":", "printf"}
                 self.write_target(src, node, path, truncate=blank and op in {">", ">|", "&>"})
-            elif r.CREDENTIAL_PATH.search(path):
+            elif g.CREDENTIAL_PATH.search(path):
                 if argv and argv[0] in r.NETWORK:
                     self.emit_node(src, node, "exfiltration", 90, f"credential file fed to {argv[0]}")
                 else:
                     self.emit_node(src, node, "credential_access", 70, "reads a credential file")
 
     @staticmethod
-    def heredoc(node: ts.Node, src: _Src) -> str:
+    def heredoc(node: ts.Node, src: Src) -> str:
         """The body of the here-document of a redirected statement (empty if there is none)."""
         for red in node.children:
             if red.type == "heredoc_redirect":
@@ -339,28 +323,28 @@ class _Walker:
                         return src.text(part).decode("utf-8", errors="replace")
         return ""
 
-    def write_target(self, src: _Src, node: ts.Node, path: str, *, truncate: bool) -> None:
+    def write_target(self, src: Src, node: ts.Node, path: str, *, truncate: bool) -> None:
         """Rules for a file the command writes (redirect, tee, cp/mv target)."""
         if r.DEVICE.match(path):
             self.emit_node(src, node, "destructive", 95, f"overwrites block device {path}")
         elif r.PRIV_FILES.match(path):
             self.emit_node(src, node, "privilege_escalation", 90, f"writes {path}")
-        elif r.PERSIST_PATH.search(path):
+        elif g.PERSIST_PATH.search(path):
             self.emit_node(src, node, "persistence", 75, f"writes autostart or access file {path}")
         elif truncate and r.LOG_PATH.search(path):
             self.emit_node(src, node, "evasion", 80, f"truncates log or history {path}")
 
-    def function(self, node: ts.Node, src: _Src) -> None:
+    def function(self, node: ts.Node, src: Src) -> None:
         name = node.child_by_field_name("name")
         body = node.child_by_field_name("body")
         if name is None or body is None:
             return
         fname = src.text(name)
-        calls = [c for c in _descend(body, set()) if c.type == "command_name" and src.text(c) == fname]
-        if len(calls) >= 2 and any(c.type == "pipeline" for c in _descend(body, set())):
+        calls = [c for c in descend(body) if c.type == "command_name" and src.text(c) == fname]
+        if len(calls) >= 2 and any(c.type == "pipeline" for c in descend(body)):
             self.emit_node(src, node, "destructive", 100, "fork bomb: a function that pipes into itself")
 
-    def assignment(self, node: ts.Node, src: _Src) -> None:
+    def assignment(self, node: ts.Node, src: Src) -> None:
         text = src.text(node).decode("utf-8", errors="replace")
         name, _, _ = text.partition("=")
         value = node.children[-1] if len(node.children) == 3 else None
@@ -369,7 +353,7 @@ class _Walker:
             self.emit_node(src, node, "library_load", severity, f"{name} makes programs load a native library")
         if value is not None and name != "SHELL":
             hook = bool(r.HOOK_VAR.search(name)) or name.endswith(r.HOOK_VAR_SUFFIXES)
-            run = _token(value, src).text
+            run = Token(value, src).text
             parent = node.parent
             prefix = parent is not None and parent.type == "command"
             target = parent if parent is not None and prefix else node
@@ -390,40 +374,24 @@ def _parse(data: bytes) -> ts.Tree:
     substitution or here-document) or where it would join a line (a trailing backslash). So the newline is
     added unless the input ends with a backslash. A broken input is not parsed a second time exactly as
     given: error recovery is the slowest part of parsing (up to milliseconds), the extra byte only widens
-    the error node, and spans are clamped to the input (``_Src.span``).
+    the error node, and spans are clamped to the input (``Src.span``).
     """
     if not data or data.endswith((b"\\", b"\n")):
         return _PARSER.parse(data)
     return _PARSER.parse(data + b"\n")
 
 
-@dataclass(frozen=True, slots=True)
-class _Src:
-    data: bytes
-    offsets: Sequence[int]  # a ``range`` at top level (identity), a tuple inside a re-parsed string
-    depth: int
-    spawned: bool  # run by another program (``find -exec sh -c STRING``, a hook option's value)
-    #: argv tokens of each command node (by ``Node.id``), shared by the command and pipeline rules
-    argv: dict[int, list[_Token]] = field(default_factory=dict)
-
-    def text(self, node: ts.Node) -> bytes:
-        return self.data[node.start_byte : node.end_byte]
-
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        lo = self.offsets[min(start, len(self.offsets) - 1)]
-        hi = self.offsets[min(max(end - 1, start), len(self.offsets) - 1)] + (1 if end > start else 0)
-        return lo, hi
-
-
 class Argv:
     """Rules over one command's argv, unwrapping ``sudo``/``env``/``xargs``… into the wrapped argv."""
 
-    def __init__(self, walker: _Walker, src: _Src, node: ts.Node, tokens: Sequence[_Token]) -> None:
+    __slots__ = ("args", "dynamic", "level", "node", "src", "tokens", "w")
+
+    def __init__(self, walker: _Walker, src: Src, node: ts.Node, tokens: Sequence[Token]) -> None:
         self.w = walker
         self.src = src
         self.node = node
-        self.tokens = list(tokens)
-        self.args = [t.text for t in self.tokens]
+        self.tokens = tokens  # never changed: a rule reads ``tokens`` and may rewrite only ``args``
+        self.args = [t.text for t in tokens]
         self.level = 0
         #: whether the command holds a command or process substitution (``$(``, backquote, ``<(``, ``>(``)
         self.dynamic = bool(_SUBST.search(src.text(node)))
@@ -435,7 +403,7 @@ class Argv:
         if self.args:
             check_argv(self, wrapped=wrapped)
 
-    def sub(self, tokens: Sequence[_Token], *, wrapped: bool) -> None:
+    def sub(self, tokens: Sequence[Token], *, wrapped: bool) -> None:
         """Run the rules on a wrapped command's argv (``sudo ARGV``, ``find -exec ARGV``)."""
         if self.level >= MAX_WRAPPED:
             self.w.exhausted()
@@ -444,10 +412,10 @@ class Argv:
         inner.level = self.level + 1
         inner.run(wrapped=wrapped)
 
-    def reparse(self, token: _Token, *, spawned: bool = False) -> None:
+    def reparse(self, token: Token, *, spawned: bool = False) -> None:
         self.w.reparse(token, self.src, spawned=spawned)
 
-    def reparse_tail(self, token: _Token, value: str) -> None:
+    def reparse_tail(self, token: Token, value: str) -> None:
         """Analyse the end of a token (the value of ``--opt=VALUE``) as a command line another program runs."""
         raw, offsets = token.mapped()
         tail = value.encode("utf-8", errors="surrogatepass")
@@ -470,11 +438,11 @@ class Argv:
         text = self.src.text(parent)[self.node.end_byte - parent.start_byte :]
         return bool(_TTY_REDIRECT.search(text)), bool(_SCRIPT_STDIN.search(text))
 
-    def substitutions(self, token: _Token) -> list[str]:
+    def substitutions(self, token: Token) -> list[str]:
         """Texts of the command and process substitutions inside one argument."""
         if token.node is None or not _SUBST.search(self.src.text(token.node)):
             return []
-        subs = [n for n in _descend(token.node, set()) if n.type in {"command_substitution", "process_substitution"}]
+        subs = [n for n in descend(token.node) if n.type in {"command_substitution", "process_substitution"}]
         if token.node.type in {"command_substitution", "process_substitution"}:
             subs.append(token.node)
         return [self.src.text(n).decode("utf-8", errors="replace") for n in subs]
@@ -483,163 +451,56 @@ class Argv:
         del append  # tee without -a truncates too, but it is how logs are written, not cleared
         self.w.write_target(self.src, self.node, path, truncate=truncate)
 
-    def code(self, lang: str, token: _Token) -> None:
+    def code(self, lang: str, token: Token) -> None:
         for category, severity, detail in code_findings(lang, token.text):
             self.flag(category, severity, detail)
 
 
-def _descend(node: ts.Node, stop: set[str]) -> Iterator[ts.Node]:
-    """The nodes under ``node`` (not below a ``stop`` type), at most ``_MAX_DESCEND`` of them."""
-    stack = list(node.children)
-    budget = _MAX_DESCEND
-    while stack and budget > 0:
-        budget -= 1
-        cur = stack.pop()
-        yield cur
-        if cur.type not in stop:
-            stack.extend(cur.children)
-
-
 def _contains_command(node: ts.Node, names: frozenset[str]) -> bool:
-    for sub in _descend(node, set()):
+    for sub in descend(node):
         if sub.type in {"command_substitution", "process_substitution"}:
-            for cmd in _descend(sub, set()):
+            for cmd in descend(sub):
                 text = cmd.text if cmd.type == "command_name" else None
                 if text is not None and base(text.decode("utf-8", errors="replace")) in names:
                     return True
     return False
 
 
-_ESCAPABLE = frozenset(b'"\\$`\n')
-
-
-def _token(node: ts.Node, src: _Src) -> _Token:
-    return _Token(node, src)
-
-
-def _command_name(cmd: ts.Node) -> ts.Node | None:
-    """The ``command_name`` child (cheaper than ``child_by_field_name``)."""
-    for child in cmd.children:
-        if child.type == "command_name":
-            return child
-    return None
-
-
-def _command_tokens(cmd: ts.Node, src: _Src) -> list[_Token]:
-    """The argv tokens (name, then arguments) of a ``command`` node that has a name; computed once.
-
-    The arguments are the children after the name that are not redirections: the same nodes as
-    ``children_by_field_name("argument")``, which costs ~2.5 µs a call.
-    """
-    tokens = src.argv.get(cmd.id)
-    if tokens is None:
-        tokens = []
-        named = False
-        for child in cmd.children:
-            if named:
-                if child.type not in _NOT_ARGUMENT:
-                    tokens.append(_Token(child, src))
-            elif child.type == "command_name":
-                named = True
-                tokens.append(_Token(child, src))
-        src.argv[cmd.id] = tokens
-    return tokens
-
-
-def _unquote_fast(node: ts.Node, data: bytes) -> bytes:
-    """The bytes of ``_unquote`` without the offset map: slices unless a backslash needs removing."""
-    kind = node.type
-    s, e = node.start_byte, node.end_byte
-    if kind == "word":
-        return data[s:e] if data.find(b"\\", s, e) < 0 else _unescape(data, s, e, None)[0]
-    if kind == "raw_string" and e - s >= 2:
-        return data[s + 1 : e - 1]
-    if kind == "string" and e - s >= 2:
-        return (
-            data[s + 1 : e - 1] if data.find(b"\\", s + 1, e - 1) < 0 else _unescape(data, s + 1, e - 1, _ESCAPABLE)[0]
-        )
-    if kind == "command_name":
-        named = node.named_children
-        return _unquote_fast(named[0], data) if named else data[s:e]
-    if kind == "concatenation":
-        out, pos = bytearray(), s
-        for child in node.children:
-            out += data[pos : child.start_byte]
-            out += _unquote_fast(child, data)
-            pos = child.end_byte
-        return bytes(out)
-    return data[s:e]
-
-
-def _unquote(node: ts.Node, data: bytes) -> tuple[bytes, list[int]]:
-    """Quote removal with, for each output byte, its offset in ``data``."""
-    kind = node.type
-    s, e = node.start_byte, node.end_byte
-    if kind == "command_name" and node.named_children:
-        return _unquote(node.named_children[0], data)
-    if kind == "concatenation":
-        out, pos = bytearray(), s
-        idx: list[int] = []
-        for child in node.children:
-            out += data[pos : child.start_byte]
-            idx += range(pos, child.start_byte)
-            b, i = _unquote(child, data)
-            out += b
-            idx += i
-            pos = child.end_byte
-        return bytes(out), idx
-    if kind == "raw_string" and e - s >= 2:
-        return data[s + 1 : e - 1], list(range(s + 1, e - 1))
-    if kind == "string" and e - s >= 2:
-        return _unescape(data, s + 1, e - 1, _ESCAPABLE)
-    if kind == "word":
-        return _unescape(data, s, e, None)
-    return data[s:e], list(range(s, e))
-
-
-def _unescape(data: bytes, s: int, e: int, only: frozenset[int] | None) -> tuple[bytes, list[int]]:
-    out, i = bytearray(), s
-    idx: list[int] = []
-    while i < e:
-        if data[i] == 0x5C and i + 1 < e and (only is None or data[i + 1] in only):
-            i += 1
-        out.append(data[i])
-        idx.append(i)
-        i += 1
-    return bytes(out), idx
-
-
-def _head_argv(node: ts.Node, src: _Src) -> list[str]:
+def _head_argv(node: ts.Node, src: Src) -> list[str]:
     """The argv (quote-removed, wrappers like sudo removed) of a pipeline stage's first command."""
-    cmd = node if node.type == "command" else next((c for c in _descend(node, set()) if c.type == "command"), None)
-    if cmd is None or _command_name(cmd) is None:
+    cmd = node if node.type == "command" else next((c for c in descend(node) if c.type == "command"), None)
+    tokens = command_tokens(cmd, src) if cmd is not None else None
+    if not tokens:  # no command, or one without a name
         return []
-    argv = [t.text for t in _command_tokens(cmd, src)]
+    argv = [t.text for t in tokens]
     return unwrap(argv) or [base(argv[0])]
 
 
-def _first_later(names: list[str], pick: Callable[[str], bool]) -> list[str | None]:
-    """For each stage ``i``, the first name after it that ``pick`` accepts (one right-to-left pass)."""
+def _first_later(names: list[str], pick: frozenset[str]) -> list[str | None]:
+    """For each stage ``i``, the first name after it that is in ``pick`` (one right-to-left pass)."""
     out: list[str | None] = [None] * len(names)
     found: str | None = None
     for i in range(len(names) - 1, -1, -1):
         out[i] = found
-        if pick(names[i]):
+        if names[i] in pick:
             found = names[i]
     return out
 
 
+#: Programs that run what a pipeline feeds them.
+_SINKS = r.SHELLS | r.INTERPRETERS | r.STDIN_RUNNERS
+
+
 def _is_decoder(argv: list[str]) -> bool:
     name = argv[0]
-    rest = set(argv[1:])
     if name in {"base64", "base32", "basenc"}:
-        return bool(rest & {"-d", "--decode", "-D", "-di"})
+        return bool(set(argv[1:]) & {"-d", "--decode", "-D", "-di"})
     if name == "xxd":
-        return bool(rest & {"-r", "-r -p", "-rp", "-p -r"}) or "-r" in "".join(argv[1:])
+        return bool(set(argv[1:]) & {"-r", "-r -p", "-rp", "-p -r"}) or "-r" in "".join(argv[1:])
     if name == "openssl":
-        return "-d" in rest
+        return "-d" in argv[1:]
     return name in {"rev", "uudecode", "gunzip", "zcat"}
 
 
 def _reads_secret(argv: list[str]) -> bool:
-    return bool(argv) and argv[0] in r.READERS and any(r.CREDENTIAL_PATH.search(a) for a in argv[1:])
+    return bool(argv) and argv[0] in r.READERS and any(g.CREDENTIAL_PATH.search(a) for a in argv[1:])

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from agentgov.policy.detect import shell_gates as g
 from agentgov.policy.detect import shell_rules as r
 from agentgov.policy.detect.shell_exec import (
     is_program,
@@ -87,7 +88,7 @@ def check_argv(a: Argv, *, wrapped: bool) -> None:
         _shell_argument(a, name)
     if rest and name not in r.TEXT_TOOLS:
         _exec_rules(a, name, rest)
-    if name in r.READERS and name not in r.NETWORK and r.CREDENTIAL_PATH.search(rest):
+    if name in r.READERS and name not in r.NETWORK and g.CREDENTIAL_PATH.search(rest):
         a.flag("credential_access", 70, f"{name} reads a credential file")
 
 
@@ -100,9 +101,10 @@ _OWN_SHELL_RULE: Final = frozenset({"find", "cp", "ln", "install", "mount", "git
 
 def _exec_rules(a: Argv, name: str, rest: str) -> None:
     """What else the program can be made to run: hook options, libraries, packages, containers."""
-    if "-" in rest or "=" in rest:
+    # each gate asks whether some argument could hold what the rule looks for (an option name it knows)
+    if ("-" in rest or "=" in rest) and g.HOOK_OPTION.may_match(rest):
         rule_hooks(a, name)
-    if ".so" in rest or ".dylib" in rest or ("/" in rest and "-" in rest):
+    if ".so" in rest or ".dylib" in rest or ("/" in rest and "-" in rest and _may_name_module(a, rest)):
         rule_libraries(a, name)
     if name in _PACKAGE_MANAGERS:
         rule_package(a, name)
@@ -112,6 +114,14 @@ def _exec_rules(a: Argv, name: str, rest: str) -> None:
         rule_shell_copy(a, name)
     elif name == "ldconfig" and {"-f", "-C", "-r"} & set(a.args):
         a.flag("library_load", 75, "ldconfig pointed at another configuration changes which libraries load")
+
+
+def _may_name_module(a: Argv, rest: str) -> bool:
+    """Whether an option name in the argv could be one ``rule_libraries`` loads a module from.
+
+    Its keys are parts of the arguments, or the command name when that starts with ``-``.
+    """
+    return a.args[0].startswith("-") or g.MODULE_OPTION.may_match(rest)
 
 
 _PACKAGE_MANAGERS: Final = frozenset(
@@ -151,7 +161,7 @@ def _substitutions(a: Argv, name: str) -> None:
                 a.flag("evasion", 90, f"{name} runs a decoded payload")
             if name in {"dig", "nslookup", "host", "drill"} and _SENSITIVE_SUB.search(sub):
                 a.flag("exfiltration", 90, f"{name} query built from command output (DNS exfiltration)")
-            elif name in r.NETWORK and (head in {"env", "printenv"} or r.CREDENTIAL_PATH.search(sub)):
+            elif name in r.NETWORK and (head in {"env", "printenv"} or g.CREDENTIAL_PATH.search(sub)):
                 a.flag("exfiltration", 90, f"{name} sends environment or credential data")
 
 
@@ -407,20 +417,20 @@ def _sendfile(a: Argv) -> None:
         if val and val not in {"@-", "-"}:
             files.append(val.split("@", 1)[1] if "@" in val else val if x in {"-T", "--upload-file"} else "")
     sends = any(files) or any(x in data_flags for x in args)
-    if any(r.CREDENTIAL_PATH.search(f) for f in files if f):
+    if any(g.CREDENTIAL_PATH.search(f) for f in files if f):
         a.flag("exfiltration", 90, f"{name} uploads a credential file")
     elif any(files):
         a.flag("exfiltration", 60, f"{name} uploads a local file")
-    if any(r.EXFIL_HOST.search(x) for x in args[1:]):
+    if any(g.EXFIL_HOST.search(x) for x in args[1:]):
         a.flag("exfiltration", 90 if sends else 75, f"{name} talks to a paste, webhook or tunnel host")
 
 
 def _copy_remote(a: Argv) -> None:
     targets = _targets(a.args[1:])
     remote = any(re.match(r"^[\w.@-]+:", t) or "://" in t for t in targets)
-    if remote and any(r.CREDENTIAL_PATH.search(t) for t in targets[:-1]):
+    if remote and any(g.CREDENTIAL_PATH.search(t) for t in targets[:-1]):
         a.flag("exfiltration", 90, f"{a.args[0]} copies a credential file to a remote host")
-    elif r.CREDENTIAL_PATH.search(" ".join(targets[:-1])):
+    elif g.CREDENTIAL_PATH.search(" ".join(targets[:-1])):
         a.flag("credential_access", 70, f"{a.args[0]} copies a credential file")
     if targets:
         a.write(targets[-1], truncate=False)

@@ -6,14 +6,15 @@ Not a parser for each language: the patterns recognise the shapes of socket + ex
 
 from __future__ import annotations
 
+from agentgov.policy.detect import shell_gates as g
 from agentgov.policy.detect import shell_rules as r
 
 
 def code_findings(lang: str, code: str) -> list[tuple[str, int, str]]:
     """(category, severity, detail) for one code string run by interpreter ``lang``."""
-    sock = r.CODE_SOCKET.search(code)
-    exe = r.CODE_EXEC.search(code)
-    shell = r.CODE_SHELL.search(code)
+    sock = g.CODE_SOCKET.search(code)
+    exe = g.CODE_EXEC.search(code)
+    shell = g.CODE_SHELL.search(code)
     if lang in {"awk", "gawk", "mawk", "nawk"}:
         if "/inet/" in code:
             return [("bind_shell", 90, "awk network listener") if "/0/0" in code else _reverse(lang)]
@@ -30,7 +31,7 @@ def code_findings(lang: str, code: str) -> list[tuple[str, int, str]]:
         return [_reverse(lang)]
     if exe and shell:
         return [("shell_escape", 90, f"{lang} one-liner spawns a shell")]
-    if r.CODE_LIBRARY.search(code):
+    if g.CODE_LIBRARY.search(code):
         return [("library_load", 90, f"{lang} one-liner loads a native library")]
     if exe:
         return [("shell_escape", 60, f"{lang} one-liner runs system commands")]

@@ -14,6 +14,7 @@ import itertools
 import re
 from typing import TYPE_CHECKING, Final
 
+from agentgov.policy.detect import shell_gates as g
 from agentgov.policy.detect import shell_rules as r
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def rule_hooks(a: Argv, name: str) -> None:
             key, value, token = x, args[i + 1], a.tokens[i + 1]
         else:
             continue
-        if not r.HOOK_OPTION.search(key.lstrip("-")):
+        if not g.HOOK_OPTION.search(key.lstrip("-")):
             continue
         value = _HOOK_PREFIX.sub("", value)
         if value.lower() in _INERT or not is_program(value):
@@ -88,7 +89,7 @@ def rule_libraries(a: Argv, name: str) -> None:
             loads = loads or name in {"load", "enable", "dlopen", "insmod"}
             a.flag("library_load", 90 if loads else 75, f"{name} is made to load native library code")
             return
-        if loads and "/" in x and re.search(r"(?i)default-auth|plugin-dir|engine|pkcs11|provider", key):
+        if loads and "/" in x and g.MODULE_OPTION.search(key):
             a.flag("library_load", 90, f"{name} loads a module from {x}")
             return
 
