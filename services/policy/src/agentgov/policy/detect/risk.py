@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from agentgov.contracts.events import Action, RiskPart
-from agentgov.policy.detect.shell_rules import CREDENTIAL_PATH
+from agentgov.policy.detect.shell_gates import CREDENTIAL_PATH
 from agentgov.policy.detect.taint import SessionView, is_internal
 
 _SYSTEM_DIR: Final = re.compile(r"^(?:/etc|/boot|/usr|/bin|/sbin|/lib|/lib64|/root|/var/lib|/sys|/proc|/dev)(?:/|$)")

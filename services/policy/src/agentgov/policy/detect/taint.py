@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from agentgov.contracts.events import Action
-from agentgov.policy.detect.shell_rules import CREDENTIAL_PATH
+from agentgov.policy.detect.shell_gates import CREDENTIAL_PATH
 
 Label = Literal["credential", "secret", "internal", "untrusted", "injected"]
 LABELS: Final[tuple[Label, ...]] = ("credential", "secret", "internal", "untrusted", "injected")
