@@ -45,9 +45,32 @@ from agentgov.policy.detect.validated import (
 __all__ = ["EMAILS", "IPV6", "NUMBERS", "PII_DETECTORS", "EmailDetector", "NumberDetector"]
 
 
-def _near(words: re.Pattern[str], text: str, start: int, before: int = 48) -> bool:
-    """True when one of ``words`` (a lowercase pattern) occurs in the ``before`` characters ahead of ``start``."""
+def _near(words: _Words, text: str, start: int, before: int = 48) -> bool:
+    """True when one of ``words`` occurs in the ``before`` characters ahead of ``start``."""
     return words.search(text[max(0, start - before) : start].lower()) is not None
+
+
+class _Words:
+    """A lowercase word pattern behind a cheap gate: literals one of which every match contains.
+
+    The word patterns start with ``\\b`` and alternate a dozen words, so the regex engine tries each word at
+    every position (about 30 µs for 48 characters); the gate, plain literals, fails in about 1 µs, and
+    almost every window around a number has none of the words.
+    """
+
+    __slots__ = ("_gate", "_pattern")
+
+    def __init__(self, pattern: str, hints: tuple[str, ...]) -> None:
+        self._pattern = re.compile(pattern)
+        self._gate = re.compile("|".join(hints))
+
+    def search(self, lowered: str) -> re.Match[str] | None:
+        """The pattern's first match in ``lowered``, as ``re.Pattern.search``."""
+        return None if self._gate.search(lowered) is None else self._pattern.search(lowered)
+
+    def match(self, lowered: str) -> re.Match[str] | None:
+        """The pattern's match at the start of ``lowered``, as ``re.Pattern.match``."""
+        return None if self._gate.search(lowered) is None else self._pattern.match(lowered)
 
 
 # ---------------------------------------------------------------- e-mail
@@ -133,17 +156,22 @@ _NUMBER: Final = re.compile(
     r"|(?<=(?<![A-Za-z0-9])[A-Z]{2} [0-9])(?P<nino2>[0-9] [0-9]{2} [0-9]{2} [A-D])(?![A-Za-z0-9])"
     r"|(?<=(?<![A-Za-z0-9])[XYZ][0-9])(?P<nie>[0-9]{6}-?[A-Z])(?![A-Za-z0-9]))"
 )
-_CONTEXT_WORDS: Final = re.compile(
+_PHONE_HINTS: Final = ("ph", "tel", "mobil", "cell", "fax", "call", "sms", "whatsapp", "dial", "contact", "vil", "line",
+                       "ring", "text")  # fmt: skip
+_ID_HINTS: Final = ("ssn", "social", "aadha", "uid", "bsn", "burgerservice", "sofi")
+_CONTEXT_WORDS: Final = _Words(
     r"(?:phone|\btel\b|tel[:.]|telefon|mobile?\b|\bcell|\bfax\b|\bcall\b|\bcalled\b|\bsms\b|whatsapp|\bdial"
     r"|\bcontact\b|\bph\b|\bph[:.]|m[oó]vil|landline|hotline|\bring\b|\btext (?:me|us)\b"
-    r"|\bssn\b|social security|aadhaa?r|\buid\b|\bbsn\b|burgerservice|sofi)"
+    r"|\bssn\b|social security|aadhaa?r|\buid\b|\bbsn\b|burgerservice|sofi)",
+    _PHONE_HINTS + _ID_HINTS,
 )
 _DOC_V4: Final = ("192.0.2.", "198.51.100.", "203.0.113.")
-_PHONE_WORDS: Final = re.compile(
+_PHONE_WORDS: Final = _Words(
     r"(?:phone|\btel\b|tel[:.]|telefon|mobile?\b|\bcell|\bfax\b|\bcall\b|\bcalled\b|\bsms\b|whatsapp|\bdial"
-    r"|\bcontact\b|\bph\b|\bph[:.]|m[oó]vil|landline|hotline|\bring\b|\btext (?:me|us)\b)"
+    r"|\bcontact\b|\bph\b|\bph[:.]|m[oó]vil|landline|hotline|\bring\b|\btext (?:me|us)\b)",
+    _PHONE_HINTS,
 )
-_ID_WORDS: Final = re.compile(r"(?:\bssn\b|social security|aadhaa?r|\buid\b|\bbsn\b|burgerservice|sofi)")
+_ID_WORDS: Final = _Words(r"(?:\bssn\b|social security|aadhaa?r|\buid\b|\bbsn\b|burgerservice|sofi)", _ID_HINTS)
 _DATE: Final = re.compile(
     r"(?:19|20)[0-9]{2}([-./ ])[01]?[0-9]\1[0-3]?[0-9]|[0-3]?[0-9]([-./ ])[01]?[0-9]\2(?:19|20)?[0-9]{2}"
     r"|[01]?[0-9]([-./])[0-3]?[0-9]\3(?:19|20)[0-9]{2}"
@@ -154,7 +182,10 @@ _AADHAAR: Final = re.compile(r"[2-9][0-9]{3} [0-9]{4} [0-9]{4}")
 _NIR: Final = re.compile(r"[12] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}")
 _SPLIT: Final = re.compile(r"[ .()-]+")
 _EXTENSION: Final = re.compile(r"(?: ?(?:x|ext\.?) ?)[0-9]{1,5}(?![\w])")
-_CARD_WORDS: Final = re.compile(r"(?:\bcard|\bcc\b|credit|debit|visa|master ?card|amex|maestro|\bpan\b)")
+_CARD_WORDS: Final = _Words(
+    r"(?:\bcard|\bcc\b|credit|debit|visa|master ?card|amex|maestro|\bpan\b)",
+    ("card", "cc", "credit", "debit", "visa", "amex", "maestro", "pan"),
+)
 
 
 class NumberDetector:
@@ -321,9 +352,11 @@ class Ipv6Detector:
             if hint.start() < searched:
                 continue  # already inside a window searched whole
             lo, searched = max(0, hint.start() - 40, searched), hint.end() + 40
+            if text.find("::", lo, searched) < 0 and text.count(":", lo, searched) < 7:
+                continue  # what the window holds can be neither form reported (timestamps, ``a:b:c``)
             for m in _IPV6.finditer(text, lo, searched):
                 value = m.group()
-                if ("::" in value or value.count(":") == 7) and ip_ok(value):
+                if ("::" in value or value.count(":") == 7) and value.strip(":0") and ip_ok(value):
                     hits.append(Hit("ip_address", 10, m.start(), m.end()))
         return hits
 

@@ -56,6 +56,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import Final
 
@@ -82,6 +83,7 @@ _PLACEHOLDER_PARTS: Final = ("fake", "dummy", "placeholder", "changeme", "redact
 _REFERENCE: Final = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+(?:\(.*)?|[A-Za-z_][\w.]*\(.*|[A-Za-z_][\w.]*\[.*")
 _MASK: Final = re.compile(r"^(.)\1{2,}$|^[*x.•#?_-]+$", re.IGNORECASE)
 _SEQUENCES: Final = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "9876543210")
+_REPEATED: Final = re.compile(r"(.)\1{5}")
 
 
 def is_placeholder(value: str) -> bool:
@@ -96,7 +98,7 @@ def is_placeholder(value: str) -> bool:
         or _MASK.match(v) is not None
     ):
         return True
-    if any(p in low for p in _PLACEHOLDER_PARTS) or re.search(r"(.)\1{5}", low) is not None:
+    if any(p in low for p in _PLACEHOLDER_PARTS) or _REPEATED.search(low) is not None:
         return True
     if low.startswith(("your", "my-", "my_", "<", "xxx", "example", "dummy", "replace", "insert", "enter")):
         return True
@@ -112,7 +114,10 @@ def _random_looking(value: str) -> bool:
         return True
     if not any(ch.isdigit() for ch in value):
         return False
-    return shannon_entropy(value) >= min(4.5, 0.85 * n.bit_length() - 0.85)
+    threshold = min(4.5, 0.85 * n.bit_length() - 0.85)
+    if math.log2(len(set(value))) < threshold - 1e-9:
+        return False  # entropy is at most log2 of the distinct characters (equal only when all counts are)
+    return shannon_entropy(value) >= threshold
 
 
 _HEX: Final = re.compile(r"[0-9a-f]+|[0-9A-F]+")
@@ -164,6 +169,21 @@ _NOT_SECRET_NAME: Final = re.compile(
     r"(?i)(?:hash|sha\d*|md5|digest|checksum|integrity|etag|commit|rev|revision|uuid|guid|nonce|version|image"
     r"|url|uri|href|src|path|file|name|id|ids|type|class|salt|iv)$"
 )
+
+
+_NOT_SECRET_ENDINGS: Final = (
+    "hash", "md5", "digest", "checksum", "integrity", "etag", "commit", "rev", "revision", "uuid", "guid", "nonce",
+    "version", "image", "url", "uri", "href", "src", "path", "file", "name", "id", "ids", "type", "class", "salt", "iv",
+)  # fmt: skip
+
+
+def _not_secret_name(name: str) -> bool:
+    """``_NOT_SECRET_NAME.search(name)``: for ASCII names (``sha\\d*`` apart, fixed endings) by ``endswith``, which
+    is what an end-anchored case-insensitive alternation means there and costs a fraction of the search."""
+    if not name.isascii() or "\n" in name:
+        return _NOT_SECRET_NAME.search(name) is not None
+    low = name.lower()
+    return low.endswith(_NOT_SECRET_ENDINGS) or low.rstrip("0123456789").endswith("sha")
 
 
 def _jwt_ok(token: str) -> bool:
@@ -267,15 +287,15 @@ class TokenDetector:
         value = text[s:e].rstrip("/+")
         while e < len(text) and text[e] == "=" and text[e - 1] != "=" and len(value) % 4:
             e += 1
-        if not _random_looking(value) or _HEX.fullmatch(value) or _wordy(value):
-            return None
+        if _HEX.fullmatch(value) or _wordy(value) or not _random_looking(value):
+            return None  # cheapest first: entropy is the costly test
         if is_placeholder(value) or value.startswith(("iVBOR", "R0lGOD", "/9j/", "data")):
             return None
         m = _ASSIGNED.search(text, max(0, s - 80), s)
         if m is None:
             return None
         name = m.group("key") or m.group("flag") or ""
-        if _NOT_SECRET_NAME.search(name) is not None or _credential_name(name) is not None:
+        if _not_secret_name(name) or _credential_name(name) is not None:
             return None  # a credential name: the context detector reports it with the right kind
         return Hit("high_entropy_string", 60, s, s + len(value), f"assigned to {name}; random-looking value")
 
@@ -418,10 +438,13 @@ class ContextDetector:
             lowered = text  # a case mapping changed the length; offsets must stay those of text
         if "bearer" in lowered or "basic" in lowered:
             self._schemes(text, hits)
+        names: bytes | None = None
         for root in _ROOTS:
             i = lowered.find(root)
+            if i >= 0 and names is None:
+                names = text.encode().translate(_NAME_CLASS) if text.isascii() else b""
             while i >= 0:
-                i = self._assignment(text, i, hits)
+                i = self._assignment(text, names, i, hits)
                 i = lowered.find(root, i)
         return list({(h.start, h.end): h for h in hits}.values())  # one name can hold two roots (secret_key)
 
@@ -478,18 +501,21 @@ class ContextDetector:
                 hits.append(Hit("basic_auth", 70, m.start(2), m.end(2), "base64 of user:password"))
 
     @staticmethod
-    def _assignment(text: str, i: int, hits: list[Hit]) -> int:
-        """Parse the assignment around a credential root at ``i``; the position to search from next."""
-        left = _NAME_LEFT.search(text, max(0, i - 64), i)
-        start = left.start() if left else i
-        m = _AFTER_NAME.match(text, i)
-        name_end = i if m is None else m.start("op") if m.group("close") is None else m.start("close")
-        name = (
-            text[start:name_end].strip() if m is not None else text[start : _NAME_REST.match(text, i).end()]  # type: ignore[union-attr]  # matches empty
-        )
+    def _assignment(text: str, names: bytes | None, i: int, hits: list[Hit]) -> int:
+        """Parse the assignment around a credential root at ``i``; the position to search from next.
+
+        ``names`` is ``text`` with name characters as ``a`` and the rest as spaces when ``text`` is ASCII
+        (empty otherwise): see :func:`_name_span`.
+        """
+        start, name_end = _name_span(text, names, i)
+        # The name ends where _AFTER_NAME's possessive name part does (before the closing quote or the
+        # operator), which is where _NAME_REST ends; most names hold no credential, so that is decided
+        # before the costlier match of the operator and value.
+        name = text[start:name_end]
         word = _credential_name(name)
         if word is None:
             return i + 1
+        m = _AFTER_NAME.match(text, i)
         if text[max(0, start - 5) : start].rstrip().endswith("="):
             r = _COMPARED.search(text, max(0, start - 520), start)
             if r is not None and not is_placeholder(r.group(2)):
@@ -512,6 +538,35 @@ class ContextDetector:
         severity = 70 if _random_looking(value) else 60
         hits.append(Hit("credential_assignment", severity, v0, v1, f"value of {name}"))
         return m.end()
+
+
+_NAME_CLASS: Final = bytes(
+    ord("a") if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "_.-") else ord(" ") for b in range(256)
+)
+
+
+def _name_span(text: str, names: bytes | None, i: int) -> tuple[int, int]:
+    """Where the name around a root at ``i`` starts (``_NAME_LEFT``'s match, else ``i``) and ends (``_NAME_REST``).
+
+    For ASCII text ``names`` maps name characters (``[\\w.-]``) to ``a``, and the two regexes come down to a
+    byte search each way: the run of name characters before ``i`` if it is 1-64 long (``$`` also matches
+    before a final newline, so a root right after a newline takes the name ending the line before), and the
+    run from ``i``, at most 48 long. Dense roots (``keykeykey…``, ``key key …``) made the regexes dominate.
+    """
+    if not names:
+        left = _NAME_LEFT.search(text, max(0, i - 64), i)
+        return (left.start() if left else i), _NAME_REST.match(text, i).end()  # type: ignore[union-attr]  # matches empty
+    run_end = names.find(b" ", i)
+    end = min(i + 48, len(names) if run_end < 0 else run_end)
+    if i == 0:
+        return i, end
+    if names[i - 1] == 97:  # a name character
+        a = names.rfind(b" ", 0, i) + 1
+        return (a if i - a <= 64 else i), end
+    if text[i - 1] == "\n":
+        a = names.rfind(b" ", 0, i - 1) + 1
+        return (a if i - 1 - a >= 1 and a >= i - 64 else i), end
+    return i, end
 
 
 _WORD_PART: Final = re.compile(r"[a-z]{3,}[0-9]?")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import zlib
 from collections import Counter
 from typing import Final
@@ -59,7 +60,10 @@ _VERHOEFF_P: Final = (
 
 def digits_of(candidate: str) -> str:
     """The digits of ``candidate`` (separators dropped)."""
-    return "".join(ch for ch in candidate if "0" <= ch <= "9")
+    return _NOT_DIGITS.sub("", candidate)
+
+
+_NOT_DIGITS: Final = re.compile(r"[^0-9]+")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -185,4 +189,7 @@ def shannon_entropy(token: str) -> float:
     n = len(token)
     if not n:
         return 0.0
-    return -sum(c / n * math.log2(c / n) for c in Counter(token).values())
+    # The counts in first-occurrence order, as Counter gives them (so the sum is the same float), but counted
+    # by str.count: for the short tokens scored here that is several times faster than building a Counter.
+    counts = map(token.count, dict.fromkeys(token)) if n <= 256 else Counter(token).values()
+    return -sum(c / n * math.log2(c / n) for c in counts)
