@@ -165,7 +165,7 @@ def test_up_runs_the_demo_and_verifies(tmp_path: Path, hold_4222: None) -> None:
     )
     counts = {json.loads(x)["verdict"]: json.loads(x)["count"] for x in q.stdout.splitlines()}
     counts.pop(None, None)  # events without a verdict (registrations, policy)
-    assert q.returncode == 0 and counts == {"allow": 4, "review": 1, "deny": 2, "redact": 1}, counts
+    assert q.returncode == 0 and counts == {"allow": 5, "review": 2, "deny": 3, "redact": 1}, counts
     keys = sorted(p.name for p in (tmp_path / "home" / "keys").iterdir())
     assert keys == ["audit.ed25519", "operator.ed25519", "redaction.salt"]
     for key in keys:

@@ -1,4 +1,4 @@
-"""examples/scripted_agent.py runs its eight steps through the SDK and prints one line per decision."""
+"""examples/scripted_agent.py runs its eleven steps through the SDK and prints one line per decision."""
 
 from __future__ import annotations
 
@@ -40,12 +40,24 @@ async def test_scripted_agent_prints_every_verdict(
     args = argparse.Namespace(credentials=str(agent_credentials), agent=None, session="s-1", timeout=1.0)
     assert await example.run(args) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 9 and lines[0].startswith("agent demo")
-    assert [ln.split()[1] for ln in lines[1:]] == ["ALLOW"] * 5 + ["DENY"] + ["ALLOW"] * 2
+    assert len(lines) == 12 and lines[0].startswith("agent demo")
+    assert [ln.split()[1] for ln in lines[1:]] == ["ALLOW"] * 5 + ["DENY"] + ["ALLOW"] * 5
     assert "(example bundle: review)" in lines[3] and "rules: test-rule" in lines[1]
     assert {q.session for q in r.requests} == {"s-1"} and len({q.trace_id for q in r.requests}) == 1
     kinds = [q.action.kind for q in r.unique]
-    assert kinds == ["file", "shell", "shell", "shell", "http", "file", "mcp_tool", "spawn"]
+    assert kinds == [
+        "file",
+        "shell",
+        "shell",
+        "shell",
+        "http",
+        "file",
+        "mcp_tool",
+        "spawn",
+        "mcp_tool",
+        "shell",
+        "mcp_tool",
+    ]
 
 
 async def test_scripted_agent_without_credentials_exits_2(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,7 +40,7 @@ def redact(action: Action, findings: Sequence[Finding], salt: bytes) -> tuple[Ac
 
 def sanitize(action: Action, salt: bytes, scanner: Scanner = DEFAULT_SCANNER) -> tuple[Action, list[Redaction]]:
     """Scan for secrets only and redact them: what every persisted action gets, policy or not."""
-    return redact(action, scanner.scan(action.target, action.args, pii=False), salt)
+    return redact(action, scanner.scan(action.target, action.args, pii=False, others=False), salt)
 
 
 def _apply(text: str, found: list[Finding] | None) -> str:

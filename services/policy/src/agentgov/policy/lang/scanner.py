@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from agentgov.policy.detect.base import Category, Detector, Hit, RegexDetector
+from agentgov.policy.detect.injection import INJECTION
 from agentgov.policy.detect.pii import PII_DETECTORS
 from agentgov.policy.detect.secrets import SECRET_DETECTORS, CredentialKeyDetector
 
@@ -65,14 +66,22 @@ class Scanner:
 
     def __init__(self, detectors: Sequence[Detector]) -> None:
         self.detectors = tuple(detectors)
-        self._secret_detectors = tuple(d for d in self.detectors if d.category != "pii")
+        self._by_choice = {
+            (pii, others): tuple(
+                d for d in self.detectors if d.category == "secret" or (pii if d.category == "pii" else others)
+            )
+            for pii in (False, True)
+            for others in (False, True)
+        }
 
-    def scan(self, target: str | None, args: dict[str, Any], pii: bool = True) -> list[Finding]:
-        """Every finding, in field order then offset; overlapping spans in one field keep the first.
+    def scan(self, target: str | None, args: dict[str, Any], pii: bool = True, others: bool = True) -> list[Finding]:
+        """Every finding, in field order then offset; overlapping secret and personal-data spans in one field
+        keep the first (findings of other categories, such as a prompt injection, may span them).
 
-        ``pii=False`` runs only the secret detectors (personal data is looked for only when a bundle asks).
+        Secret detectors always run; ``pii=False`` leaves out personal data (looked for only when a bundle
+        asks), ``others=False`` every other category (prompt injection): sanitizing needs only secrets.
         """
-        detectors = self.detectors if pii else self._secret_detectors
+        detectors = self._by_choice[(pii, others)]
         found: list[Finding] = []
         if target:
             self._scan_one(detectors, target, "target", None, found)
@@ -107,9 +116,10 @@ class Scanner:
         ascii_only = text.isascii()
         last_end = -1
         for category, h in hits:
-            if h.start < last_end:
-                continue
-            last_end = h.end
+            if category in _REMOVABLE:  # removed values must not overlap; other findings may span them
+                if h.start < last_end:
+                    continue
+                last_end = h.end
             b0 = h.start if ascii_only else len(text[: h.start].encode())
             b1 = h.end if ascii_only else b0 + len(text[h.start : h.end].encode())
             out.append(
@@ -117,9 +127,13 @@ class Scanner:
             )
 
 
+_REMOVABLE: Final = frozenset({"secret", "pii"})
+"""Categories whose values redaction may remove: overlapping spans among them keep the first (longest)."""
+
+
 def _child(path: str, key: object) -> str:
     return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
 
 
-DEFAULT_SCANNER: Final = Scanner([*SECRET_DETECTORS, *PII_DETECTORS])
+DEFAULT_SCANNER: Final = Scanner([*SECRET_DETECTORS, *PII_DETECTORS, INJECTION])
 """Secrets first, then personal data: on a tie (same span) the earlier detector's finding is kept."""
