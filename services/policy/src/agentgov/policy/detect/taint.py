@@ -50,14 +50,15 @@ _READ_OPS: Final = frozenset({"read", "open", "cat", "get", "load", "copy", "lis
 _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _SENDING_TOOL: Final = re.compile(
     r"mail|send|post|upload|message|webhook|publish|share|tweet|slack|comment|issue|paste|notify|sms|"
-    r"http|fetch|request|transfer|sync",
+    r"transfer|sync",
     re.IGNORECASE,
 )
 _MAIL_TOOL: Final = re.compile(r"mail|smtp", re.IGNORECASE)
 _NETWORK_COMMAND: Final = re.compile(
     r"(?<![\w/.-])(?:curl|wget|nc|ncat|netcat|socat|scp|sftp|rsync|ftp|tftp|telnet|ssh|http|https|xh|"
-    r"rclone|gsutil|nslookup|dig|host|openssl\s+s_client|aws\s+s3\s+(?:cp|sync|mv))(?![\w-])"
+    r"rclone|gsutil|nslookup|dig|host|openssl\s+s_client|aws\s+s3\s+(?:cp|sync|mv)|git\s+push)(?=\s|$)"
 )
+"""A network tool as a command word (followed by a space or the end: ``https://…`` in an argument is not one)."""
 _INTERNAL_SUFFIX: Final = (".internal", ".local", ".corp", ".lan", ".intranet", ".home.arpa", "localhost")
 _URL_HOST: Final = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^/@\s]*@)?(\[[^\]]+\]|[^/:?#\s]+)", re.IGNORECASE)
 _TOKEN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~:/@%+=-]{6,}[A-Za-z0-9/]")
@@ -154,13 +155,17 @@ def flows(action: Action, view: SessionView) -> list[Flow]:
 
 
 def sink_of(action: Action) -> str | None:
-    """Where ``action`` could send data: ``egress``, ``query``, ``mail``, ``shell`` or None."""
+    """Where ``action`` could send data: ``egress``, ``query``, ``mail``, ``shell`` or None.
+
+    Content handed in (a tool result) is not a sink: it comes in. An HTTP request, or a tool call whose
+    arguments name a ``url``, is egress with a write method or a body, a ``query`` sink when its URL has a
+    query string; a tool named for sending (mail, message, upload, webhook …) is egress.
+    """
     kind = action.kind
+    if _content(action):
+        return None
     if kind == "http":
-        method = str(action.args.get("method", "GET")).upper()
-        if method in _WRITE_METHODS or action.args.get("body") not in (None, ""):
-            return "egress"
-        return "query" if "?" in (action.target or "") else None
+        return _http_sink(action.target or "", action.args)
     if kind == "shell":
         return "egress" if _NETWORK_COMMAND.search(action.target or "") else "shell"
     if kind in ("mcp_tool", "other") and action.tool:
@@ -168,7 +173,19 @@ def sink_of(action: Action) -> str | None:
             return "mail"
         if _SENDING_TOOL.search(action.tool):
             return "egress"
+        inner = action.args.get("arguments")
+        holder = inner if isinstance(inner, dict) else action.args
+        url = holder.get("url")
+        if isinstance(url, str):
+            return _http_sink(url, holder)
     return None
+
+
+def _http_sink(url: str, args: Mapping[str, Any]) -> str | None:
+    method = str(args.get("method", "GET")).upper()
+    if method in _WRITE_METHODS or args.get("body") not in (None, ""):
+        return "egress"
+    return "query" if "?" in url else None
 
 
 def is_internal(host: str) -> bool:
