@@ -98,7 +98,9 @@ def markdown(summary: Summary, files: list[str], bundle: Path | None) -> str:
         "",
         "Written by `agentgov eval --markdown` (`make eval`): every record of the labelled corpora through the",
         "policy's own evaluation, offline. *Detected* = any verdict but allow, on records labelled attack,",
-        "secret or pii; *benign flagged / denied* = verdict not allow / deny on the other records.",
+        "secret or pii; *benign flagged / review/deny / denied* = verdict not allow / review or deny / deny on",
+        "the other records (a redaction of personal data in a benign text counts as flagged, not as stopped).",
+        "Targets, the gaps and their reasons: `docs/detection-targets.md`.",
         "",
         f"Files: {', '.join(f'`{f}`' for f in files)}. Bundle: {f'`{bundle}`' if bundle else 'the eval default'}.",
         "",
@@ -147,6 +149,7 @@ def _rows(groups: dict[str, Tally]) -> list[list[object]]:
             if t.positives and t.negatives
             else "-",
             _rate(t.flagged_negative, t.negatives),
+            _rate(t.stopped_negative, t.negatives),
             _rate(t.denied_negative, t.negatives),
         ]
         for name, t in sorted(groups.items())
@@ -164,6 +167,7 @@ HEADERS = [
     "attacks denied",
     "precision",
     "benign flagged",
+    "benign review/deny",
     "benign denied",
 ]
 SPAN_HEADERS = ["entity", "labelled", "found", "findings", "right", "recall", "precision", "F1"]
@@ -206,6 +210,7 @@ def _as_json(summary: Summary) -> dict[str, Any]:
             "denied_positive": t.denied_positive,
             "negatives": t.negatives,
             "flagged_negative": t.flagged_negative,
+            "stopped_negative": t.stopped_negative,
             "denied_negative": t.denied_negative,
         }
 

@@ -115,6 +115,8 @@ class Tally:
     detected_positive: int = 0
     denied_positive: int = 0
     flagged_negative: int = 0
+    stopped_negative: int = 0
+    """Benign records reviewed or denied (flagged, not counting redactions)."""
     denied_negative: int = 0
 
     def add(self, record: Record, result: Evaluation) -> None:
@@ -128,6 +130,7 @@ class Tally:
             self.denied_positive += result.verdict == "deny"
         else:
             self.flagged_negative += detected
+            self.stopped_negative += result.verdict in ("review", "deny")
             self.denied_negative += result.verdict == "deny"
 
     @property
@@ -142,9 +145,10 @@ ENTITY_OF_KIND: Final = {
     "payment_card": "CREDIT_CARD",
     "iban": "IBAN_CODE",
     "ip_address": "IP_ADDRESS",
-    "us_ssn": "US_SSN",
+    "national_id": "US_SSN",
 }
-"""The labelled entity type each personal-data finding kind stands for (span scoring)."""
+"""The labelled entity type each personal-data finding kind stands for (span scoring). ``national_id``
+covers several schemes (its detail names which); the labelled corpora's national ids are US SSNs."""
 
 
 @dataclass
