@@ -56,71 +56,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 from typing import Final
 
 from agentgov.policy.detect.base import Category, Hit
-from agentgov.policy.detect.validated import crc32_base62_ok, shannon_entropy
+from agentgov.policy.detect.secret_values import HEX, REFERENCE, is_placeholder, random_looking
+from agentgov.policy.detect.validated import crc32_base62_ok
 
 __all__ = ["CONTEXT", "SECRET_DETECTORS", "TOKENS", "CredentialKeyDetector", "is_placeholder"]
 
-# ---------------------------------------------------------------- placeholders
-
-_PLACEHOLDER_WORDS: Final = frozenset((
-    "changeme", "change_me", "changeit", "example", "sample", "dummy", "fake", "test", "testing", "redacted",
-    "removed", "hidden", "placeholder", "secret", "secrets", "password", "passwd", "pass", "pwd", "token", "apikey",
-    "api_key", "key", "value", "none", "null", "nil", "undefined", "true", "false", "empty", "required", "optional",
-    "string", "str", "bytes", "int", "bool", "boolean", "any", "object", "your_password", "yourpassword",
-    "your_token", "your_api_key", "mypassword", "my_password", "foo", "bar", "baz", "foobar", "qwerty", "letmein",
-    "default", "notset", "unset", "todo", "tbd", "xxx", "n/a", "na",
-))  # fmt: skip
-_TEMPLATE: Final = re.compile(
-    r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_]\w*|\{\{[^}]*\}\}|<[^<>]*>|%\(\w*\)s|%s|%[A-Za-z_]\w*%|#\{[^}]*\}"
-    r"|@@\w+|\{\w*\}|<%.*%>|\[\[[^\]]*\]\]"
-)
-_PLACEHOLDER_PARTS: Final = ("fake", "dummy", "placeholder", "changeme", "redacted", "your_", "your-")
-_REFERENCE: Final = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+(?:\(.*)?|[A-Za-z_][\w.]*\(.*|[A-Za-z_][\w.]*\[.*")
-_MASK: Final = re.compile(r"^(.)\1{2,}$|^[*x.•#?_-]+$", re.IGNORECASE)
-_SEQUENCES: Final = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "9876543210")
-_REPEATED: Final = re.compile(r"(.)\1{5}")
-
-
-def is_placeholder(value: str) -> bool:
-    """True for values that stand for a secret rather than being one (see the module docstring)."""
-    v = value.strip()
-    low = v.lower()
-    if (
-        len(v) < 3
-        or not any(ch.isalnum() for ch in v)
-        or low in _PLACEHOLDER_WORDS
-        or _TEMPLATE.fullmatch(v) is not None
-        or _MASK.match(v) is not None
-    ):
-        return True
-    if any(p in low for p in _PLACEHOLDER_PARTS) or _REPEATED.search(low) is not None:
-        return True
-    if low.startswith(("your", "my-", "my_", "<", "xxx", "example", "dummy", "replace", "insert", "enter")):
-        return True
-    return len(low) >= 4 and any(low in seq for seq in _SEQUENCES)
-
-
-def _random_looking(value: str) -> bool:
-    """Letters and digits, and entropy over the threshold for its length (hex of 32+ counts as random)."""
-    n = len(value)
-    if n < 16 or value.isalpha() or value.isdigit():
-        return False
-    if n >= 32 and _HEX.fullmatch(value) is not None:
-        return True
-    if not any(ch.isdigit() for ch in value):
-        return False
-    threshold = min(4.5, 0.85 * n.bit_length() - 0.85)
-    if math.log2(len(set(value))) < threshold - 1e-9:
-        return False  # entropy is at most log2 of the distinct characters (equal only when all counts are)
-    return shannon_entropy(value) >= threshold
-
-
-_HEX: Final = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 
 # ---------------------------------------------------------------- provider formats (TOKENS)
 
@@ -287,7 +231,7 @@ class TokenDetector:
         value = text[s:e].rstrip("/+")
         while e < len(text) and text[e] == "=" and text[e - 1] != "=" and len(value) % 4:
             e += 1
-        if _HEX.fullmatch(value) or _wordy(value) or not _random_looking(value):
+        if HEX.fullmatch(value) or _wordy(value) or not random_looking(value):
             return None  # cheapest first: entropy is the costly test
         if is_placeholder(value) or value.startswith(("iVBOR", "R0lGOD", "/9j/", "data")):
             return None
@@ -471,7 +415,7 @@ class ContextDetector:
                     hits.append(Hit("url_credentials", 70, m.start(2), m.end(2), "user:password@ in a URL"))
             elif m is None:
                 u = _USER_ONLY.match(text, i + 1)
-                if u is not None and _random_looking(u.group(1)):
+                if u is not None and random_looking(u.group(1)):
                     hits.append(Hit("url_credentials", 70, u.start(1), u.end(1), "token as the URL user"))
             if text.startswith("hooks.slack.com/services/", i + 3):
                 wm = re.match(
@@ -535,7 +479,7 @@ class ContextDetector:
             kind, severity = specific
             hits.append(Hit(kind, severity, v0, v1, f"value of {name}"))
             return m.end()
-        severity = 70 if _random_looking(value) else 60
+        severity = 70 if random_looking(value) else 60
         hits.append(Hit("credential_assignment", severity, v0, v1, f"value of {name}"))
         return m.end()
 
@@ -597,9 +541,9 @@ def _value_ok(name: str, op: str, value: str, bare: bool, text: str, at: int) ->
         return False
     if not bare:
         return value.count(" ") < 6 and not value.endswith((":", "?"))
-    if _REFERENCE.fullmatch(value) is not None or value[0] in "$%@&*!([{\\/.~":
+    if REFERENCE.fullmatch(value) is not None or value[0] in "$%@&*!([{\\/.~":
         return False
-    if re.fullmatch(r"[A-Za-z_]\w*", value) and not _random_looking(value):
+    if re.fullmatch(r"[A-Za-z_]\w*", value) and not random_looking(value):
         if op in ("==", "!=", "===", "!==", ":=", "<-") or (op == "=" and text[at - 1 : at] == " "):
             return False  # a variable, not a literal
         if not any(ch.isdigit() for ch in value) and op != ":":
