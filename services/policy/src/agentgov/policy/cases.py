@@ -62,6 +62,7 @@ from agentgov.policy.lang import (
     full_id,
     load_bundle,
 )
+from agentgov.policy.lang.evaluate import evidence_kind
 from agentgov.policy.ratelimit import MemoryLimiter, RateCharge
 from agentgov.policy.sessions import Sessions
 
@@ -281,9 +282,7 @@ def check_expect(expect: Expect, outcome: Outcome, charged: Sequence[RateCharge]
         out.append(f"risk {outcome.risk}, expected at least {expect.risk_at_least} (parts: {parts})")
     if expect.risk_at_most is not None and outcome.risk > expect.risk_at_most:
         out.append(f"risk {outcome.risk}, expected at most {expect.risk_at_most} (parts: {parts})")
-    found = {e.category for e in outcome.evidence} | {
-        f"{e.category}/{e.detail.split(':', 1)[0]}" for e in outcome.evidence
-    }
+    found = {e.category for e in outcome.evidence} | {f"{e.category}/{evidence_kind(e)}" for e in outcome.evidence}
     out += [
         f"no finding {f!r} (found: {', '.join(sorted(found)) or 'none'})" for f in expect.findings if f not in found
     ]

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from agentgov.contracts.events import Action
 from agentgov.policy.lang import AgentFacts, CompiledBundle, EvalInput, Evaluation
+from agentgov.policy.lang.evaluate import evidence_kind
 
 POSITIVE: Final = frozenset({"attack", "secret", "pii", "injection", "malicious"})
 """Labels that mean "should be caught"; every other label is a benign one."""
@@ -211,7 +212,7 @@ def run(records: Iterable[Record], bundle: CompiledBundle, *, out: list[dict[str
                     "findings": [
                         {
                             "category": e.category,
-                            "kind": e.detail.split(":", 1)[0],
+                            "kind": evidence_kind(e),
                             "severity": e.severity,
                             "field": e.field,
                             "start": e.start,
@@ -232,7 +233,7 @@ def _score_spans(record: Record, result: Evaluation, spans: dict[str, SpanTally]
     field_name = "args.text" if record.text is not None else "target"
     predicted: list[tuple[str, int, int]] = []
     for e in result.evidence:
-        entity = ENTITY_OF_KIND.get(e.detail.split(":", 1)[0])
+        entity = ENTITY_OF_KIND.get(evidence_kind(e))
         if entity is None or e.field != field_name or e.start is None or e.end is None:
             continue
         c0 = len(raw[: e.start].decode(errors="ignore"))

@@ -32,7 +32,8 @@ class _Session:
     fingerprints: set[int] = field(default_factory=set)
     denies: int = 0
     last_ns: int = 0
-    seen: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_SEEN))
+    seen: dict[str, None] = field(default_factory=dict)
+    """The last event ids applied, oldest first (a dict: O(1) membership, insertion order)."""
 
 
 class Sessions:
@@ -68,7 +69,9 @@ class Sessions:
             self._by_key.move_to_end(key)
         if event.id in s.seen:
             return
-        s.seen.append(event.id)
+        s.seen[event.id] = None
+        if len(s.seen) > _SEEN:
+            del s.seen[next(iter(s.seen))]
         if event.ts - s.last_ns > self.ttl_ns and s.last_ns:
             s.labels.clear()
             s.fingerprints.clear()

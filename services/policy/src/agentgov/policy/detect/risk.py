@@ -23,11 +23,10 @@ from typing import Final
 
 from agentgov.contracts.events import Action, RiskPart
 from agentgov.policy.detect.shell_gates import CREDENTIAL_PATH
-from agentgov.policy.detect.taint import SessionView, is_internal
+from agentgov.policy.detect.taint import SessionView, action_paths, is_internal, url_host
 
 _SYSTEM_DIR: Final = re.compile(r"^(?:/etc|/boot|/usr|/bin|/sbin|/lib|/lib64|/root|/var/lib|/sys|/proc|/dev)(?:/|$)")
 _WRITE_OPS: Final = frozenset({"write", "append", "delete", "remove", "rm", "chmod", "chown", "move", "rename"})
-_HOST: Final = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^/@\s]*@)?(\[[^\]]+\]|[^/:?#\s]+)", re.IGNORECASE)
 _SENSITIVE_NAMESPACE: Final = re.compile(r"^(?:kube-system|kube-public|prod|production|prd)(?:[-_].*)?$")
 
 
@@ -73,7 +72,7 @@ def target_sensitivity(action: Action) -> tuple[int, str] | None:
     """Points and why for what ``action`` touches, or None when nothing sensitive."""
     kind, target = action.kind, action.target or ""
     if kind == "file":
-        paths = [target] + [v for v in (action.args.get("resolved"),) if isinstance(v, str)]
+        paths = action_paths(action)
         for path in paths:
             if CREDENTIAL_PATH.search(path):
                 return 30, f"{path} is a credential store"
@@ -84,9 +83,9 @@ def target_sensitivity(action: Action) -> tuple[int, str] | None:
                     return 20, f"{op} under system directory {path}"
         return None
     if kind == "http":
-        m = _HOST.match(target)
-        if m and is_internal(m.group(1)):
-            return 10, f"{m.group(1)} is an internal host"
+        host = url_host(target)
+        if host is not None and is_internal(host):
+            return 10, f"{host} is an internal host"
         return None
     if kind == "k8s":
         namespace = action.args.get("namespace")

@@ -102,7 +102,7 @@ def sources(action: Action, finding_kinds: Iterable[tuple[str, str, int]]) -> li
     out: dict[Label, str] = {}
     found = list(finding_kinds)
     if action.kind == "file" and str(action.args.get("op", "read")).lower() in _READ_OPS:
-        for path in _paths(action):
+        for path in action_paths(action):
             if CREDENTIAL_PATH.search(path):
                 out["credential"] = f"read {path}"
                 break
@@ -232,7 +232,8 @@ def _content(action: Action) -> list[str]:
     return found
 
 
-def _paths(action: Action) -> list[str]:
+def action_paths(action: Action) -> list[str]:
+    """A file action's paths: its target, and ``args.resolved`` (the real path the SDK computed) if given."""
     paths = [action.target or ""]
     resolved = action.args.get("resolved")
     if isinstance(resolved, str):
@@ -240,11 +241,17 @@ def _paths(action: Action) -> list[str]:
     return [p for p in paths if p]
 
 
+def url_host(url: str) -> str | None:
+    """The host of a URL (after any userinfo), lowercased; None when ``url`` is not one."""
+    m = _URL_HOST.match(url)
+    return m.group(1).lower() if m else None
+
+
 def _host_of(action: Action) -> str | None:
     for candidate in _urls(action.target, action.args):
-        m = _URL_HOST.match(candidate)
-        if m:
-            return m.group(1).lower()
+        host = url_host(candidate)
+        if host is not None:
+            return host
     return None
 
 

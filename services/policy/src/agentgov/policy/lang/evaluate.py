@@ -135,7 +135,7 @@ def evaluate(
             Evidence(
                 category=f.category,
                 severity=f.severity,
-                detail=f"{f.kind}: {f.detail}" if f.detail else f.kind,
+                detail=evidence_detail(f),
                 field=f.field,
                 start=f.start,
                 end=f.end,
@@ -148,6 +148,16 @@ def evaluate(
         risk_parts=parts,
         taint=labels,
     )
+
+
+def evidence_detail(f: Finding) -> str:
+    """An evidence line: the finding's kind, then its explanation (``kind: why``), or the kind alone."""
+    return f"{f.kind}: {f.detail}" if f.detail else f.kind
+
+
+def evidence_kind(e: Evidence) -> str:
+    """The finding kind an evidence line names (see :func:`evidence_detail`)."""
+    return e.detail.split(":", 1)[0]
 
 
 def _settings(plan: Plan, tool: str | None) -> list[ToolSettingC]:
