@@ -40,6 +40,7 @@ bench: setup ## benchmarks (prints p50/p99 and throughput beside the raw NATS fl
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/decision.py
 	$(BIN)/python bench/detect.py
+	$(BIN)/python bench/budget.py
 
 CORPORA ?= ../shared/corpora
 eval: setup ## detection on the labelled corpora in $(CORPORA), per source and category (agentgov eval)

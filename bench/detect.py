@@ -12,8 +12,11 @@ measured in the same run:
    this virtualenv's Python sources, README and JSON files, cut into 4 KiB strings: MB/s. Floor: one
    ``str.lower()`` and one simple regex search over the same strings (memory speed, more or less).
 3. **worst input**: hostile shapes (64 KiB of one character, deep nesting, long pipelines, unterminated
-   quotes and keys, digit runs, zero-width floods …) as a command and as a text argument, through
-   evaluation: the slowest, in ms (the budget is 50 ms: oversized input is cut and flagged, never skipped).
+   quotes and keys, digit runs, zero-width floods, and the shapes that were slow for the secret and
+   personal-data scanners: card/phone/id-like digit runs, base64-ish runs, ``@`` and ``.`` runs, repeated
+   ``-----BEGIN``, nested brackets, unclosed HTML comments …) as a command and as a text argument,
+   through evaluation: the slowest, in ms (the budget is 50 ms: oversized input is cut and flagged with a
+   ``truncated`` finding, never skipped silently).
 
 Progress goes to stderr; the tables to stdout; the last line is one JSON object:
 ``{"command_p99_us": …, "scan_mb_per_s": …, "worst_input_ms": …}``.
@@ -132,7 +135,32 @@ def hostile() -> list[tuple[str, str]]:
         ("urls", "https://a.example/" * (big // 18)),
         ("newlines", "\n" * big),
         ("heredoc", "cat <<EOF\n" + "line\n" * (big // 5)),
+        # shapes that were hostile to the secret and personal-data scanners (70 ms to seconds before bounds)
+        ("digit runs", _fill("4111111111111111 12345678Z 123-45-6789 ", big)),
+        ("phone shapes", _fill("+1 (555) 123-4567 ", big)),
+        ("iban and nino shapes", _fill("GB82 WEST 1234 5698 7654 32 AB 12 34 56 C ", big)),
+        ("base64-ish runs", _fill("QUJDRA/+eyJh.b64_-", big)),
+        ("putty headers", _fill("PuTTY-User-Key-File-2:", big)),
+        ("at and dot", _fill("a@b.", big)),
+        ("@ and . runs", "@" * (big // 2) + "." * (big // 2)),
+        ("repeated BEGIN", _fill("-----BEGIN ", big)),
+        ("repeated BEGIN PRIVATE KEY", _fill("-----BEGIN PRIVATE KEY-----", big)),
+        ("nested brackets", "[" * (big // 2) + "]" * (big // 2)),
+        ("bracket pairs", _fill("[]", big)),
+        ("markdown openers", _fill("![a](", big)),
+        ("unclosed html comments", _fill("<!--", big)),
+        ("credential names", _fill("token='", big)),
+        ("password assignments", _fill("password=", big)),
+        ("url schemes", _fill("://", big)),
+        ("ipv6-ish colons", _fill("::1:", big)),
+        ("zero-width inside words", _fill("a\u200bb ", big)),
+        ("ignore, not english", _fill("ignore ", big)),
     ]
+
+
+def _fill(unit: str, size: int) -> str:
+    """``unit`` repeated to exactly ``size`` characters."""
+    return (unit * (size // len(unit) + 1))[:size]
 
 
 def time_each(fn: Callable[[str], object], items: list[str], seconds: float) -> list[float]:

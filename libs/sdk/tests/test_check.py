@@ -93,9 +93,11 @@ async def test_no_reply_denies_within_the_deadline(client: Client, responder: Re
 async def test_no_responders_denies(client: Client) -> None:
     """Nobody subscribed to gov.check.<agent>: deny policy_unavailable, naming no responders."""
     started = time.monotonic()
-    d = await client.check(actions.shell("ls"), timeout=0.3)
+    # NATS answers "no responders" at once; the generous deadline only keeps a stalled server from turning
+    # this into a timeout (a different reason), which would hide what the test is about
+    d = await client.check(actions.shell("ls"), timeout=2.0)
     assert_unavailable(d, "no responders")
-    assert time.monotonic() - started <= 0.3 + SLACK
+    assert time.monotonic() - started <= 2.0 + SLACK
 
 
 async def test_undecodable_reply_denies(client: Client, responder: Responders) -> None:

@@ -8,27 +8,23 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from agentgov.cli.connection import runtime_from
-from agentgov.cli.operator import local_operator, operator_session
 from agentgov.cli.output import error, note
-from agentgov.contracts import subjects
-from agentgov.contracts.errors import InvalidIdError
-from agentgov.contracts.events import AgentPaused, AgentRegistered, AgentResumed, AgentRetired, AgentTokenRevoked
-from agentgov.contracts.ids import check_token
-from agentgov.identity.tokens import DEFAULT_TTL_S, issue_token
-from agentgov.streaming import home
-from agentgov.streaming.errors import StreamingError
-from agentgov.streaming.home import Runtime
-from agentgov.streaming.natsconf import NatsUsers, connect
+
+if TYPE_CHECKING:
+    from agentgov.contracts.events import AgentPaused, AgentResumed, AgentRetired
+    from agentgov.streaming.home import Runtime
+
+DEFAULT_TTL_S: Final = 3600  # agentgov.identity.tokens.DEFAULT_TTL_S, kept out of `--help` (a test keeps them equal)
 
 AGENT_HELP = """\
 Manage agents. `register` appends AgentRegistered (team, org, lineage, trust), issues a short-lived signed
 token (JWT, EdDSA, signed by your operator key) and writes the agent's credentials file
 ($AGENTGOV_HOME/agents/<agent>.json, mode 0600) that the SDK and `agentgov check` use. With the embedded
 server of `agentgov up`, it also creates the agent's NATS user, which may publish only gov.check.<agent>
-and gov.spend.<agent> and read only its own replies.
+and gov.usage.<agent> (spend reports) and read only its own replies.
 
 `pause` / `resume` publish AgentPaused / AgentResumed: a paused agent's checks are denied (agent_paused).
 `revoke` stops one token (--token-id) or every token issued so far; `token` issues a fresh one.
@@ -81,6 +77,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _sync(fn: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
+        from agentgov.contracts.errors import InvalidIdError
+        from agentgov.streaming.errors import StreamingError
+
         try:
             return int(asyncio.run(fn(args)))
         except (InvalidIdError, StreamingError, OSError, ValueError) as exc:
@@ -92,6 +91,9 @@ def _sync(fn: Any) -> Any:
 
 def credentials_path(agent: str, base: Path | None = None) -> Path:
     """The default credentials file of an agent."""
+    from agentgov.contracts.ids import check_token
+    from agentgov.streaming import home
+
     return (base or home.home()) / "agents" / f"{check_token('agent', agent)}.json"
 
 
@@ -110,6 +112,14 @@ async def register_agent(
     args: argparse.Namespace, *, rt: Runtime | None = None, base: Path | None = None, wait_for_user: float = 10.0
 ) -> dict[str, Any]:
     """Register ``args.agent``; returns the credentials written (also used by ``agentgov up``)."""
+    from agentgov.cli.operator import local_operator, operator_session
+    from agentgov.contracts import subjects
+    from agentgov.contracts.events import AgentRegistered
+    from agentgov.contracts.ids import check_token
+    from agentgov.identity.tokens import issue_token
+    from agentgov.streaming import home
+    from agentgov.streaming.natsconf import NatsUsers
+
     base = base or home.home()
     agent = check_token("agent", args.agent)
     org, team = check_token("org", args.org), check_token("team", args.team)
@@ -149,6 +159,8 @@ async def register_agent(
 
 async def _wait_user_active(nats: dict[str, Any], timeout: float) -> None:
     """Wait until the embedded server has reloaded its users and accepts the agent's login."""
+    from agentgov.streaming.natsconf import connect
+
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -184,6 +196,8 @@ def _label(text: str) -> tuple[str, str]:
 
 
 async def _register(args: argparse.Namespace) -> int:
+    from agentgov.contracts import subjects
+
     data = await register_agent(args)
     note(f"registered agent {data['agent']} (org {data['org']}, team {data['team']}); credentials: {data['path']}")
     note(
@@ -192,13 +206,16 @@ async def _register(args: argparse.Namespace) -> int:
     if "user" not in data["nats"]:
         note(
             "no NATS user was created (not the embedded server): give the agent a NATS user that may publish "
-            f"only {subjects.check(data['agent'])} and {subjects.spend(data['agent'])} and subscribe only "
+            f"only {subjects.check(data['agent'])} and {subjects.usage(data['agent'])} and subscribe only "
             f"{subjects.inbox_prefix(data['agent'])}.> (deploy/README.md)"
         )
     return 0
 
 
 async def _token(args: argparse.Namespace) -> int:
+    from agentgov.cli.operator import local_operator
+    from agentgov.identity.tokens import issue_token
+
     path = args.credentials or credentials_path(args.agent)
     if not path.exists():
         error(f"{path} does not exist; register the agent first (agentgov agent register {args.agent} ...)")
@@ -213,6 +230,11 @@ async def _token(args: argparse.Namespace) -> int:
 
 
 async def _lifecycle(args: argparse.Namespace) -> int:
+    from agentgov.cli.operator import local_operator, operator_session
+    from agentgov.contracts import subjects
+    from agentgov.contracts.events import AgentPaused, AgentResumed, AgentRetired
+    from agentgov.contracts.ids import check_token
+
     agent = check_token("agent", args.agent)
     identity = local_operator()
     by = f"operator:{identity.operator.name}"
@@ -230,6 +252,11 @@ async def _lifecycle(args: argparse.Namespace) -> int:
 
 
 async def _revoke(args: argparse.Namespace) -> int:
+    from agentgov.cli.operator import local_operator, operator_session
+    from agentgov.contracts import subjects
+    from agentgov.contracts.events import AgentTokenRevoked
+    from agentgov.contracts.ids import check_token
+
     agent = check_token("agent", args.agent)
     identity = local_operator()
     event = AgentTokenRevoked(agent=agent, token_id=args.token_id, reason=args.reason, by=identity.operator.name)

@@ -9,22 +9,20 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from agentgov.audit import bundle as bundles
-from agentgov.audit.errors import AuditError
-from agentgov.audit.settings import AuditSettings
-from agentgov.audit.store import EventQuery, open_read_model
-from agentgov.audit.verify import Report, verify_stream
-from agentgov.cli import render
 from agentgov.cli.connection import runtime_from
 from agentgov.cli.output import Progress, error, note
 from agentgov.cli.timeparse import parse_time
-from agentgov.contracts.ids import check_token
-from agentgov.contracts.streams import CHECKPOINTS, GOV
-from agentgov.streaming.connect import connect
-from agentgov.streaming.errors import StreamingError
-from agentgov.streaming.reader import StoredMsg, last_seq, read_all, read_batches
+
+if TYPE_CHECKING:
+    from agentgov.audit import bundle as bundles
+    from agentgov.audit.verify import Report
+    from agentgov.streaming.reader import StoredMsg
+
+# agentgov.contracts.streams.GOV and CHECKPOINTS, kept out of `--help` (a test keeps them equal)
+GOV: Final = "GOV"
+CHECKPOINTS: Final = "GOV_CHECKPOINTS"
 
 VERIFY_HELP = """\
 Re-derive everything from the stored bytes, with no agentgov service running: every producer's hash chain
@@ -142,6 +140,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def verify_cmd(args: argparse.Namespace) -> int:
     """``audit verify``."""
+    from agentgov.cli import render
+    from agentgov.streaming.errors import StreamingError
+
     try:
         report = asyncio.run(_verify(args))
     except (StreamingError, ValueError, OSError) as exc:
@@ -152,6 +153,11 @@ def verify_cmd(args: argparse.Namespace) -> int:
 
 
 async def _verify(args: argparse.Namespace) -> Report:
+    from agentgov.audit import bundle as bundles
+    from agentgov.audit.verify import verify_stream
+    from agentgov.streaming.connect import connect
+    from agentgov.streaming.reader import last_seq
+
     trusted = _trusted(args)
     if args.bundle:
         b = bundles.read(args.bundle)
@@ -191,6 +197,9 @@ def _trusted(args: argparse.Namespace) -> frozenset[str] | None:
 
 def export_cmd(args: argparse.Namespace) -> int:
     """``audit export``."""
+    from agentgov.audit import bundle as bundles
+    from agentgov.streaming.errors import StreamingError
+
     try:
         selection = _selection(args)
         b = asyncio.run(_export(args, selection))
@@ -207,6 +216,9 @@ def export_cmd(args: argparse.Namespace) -> int:
 
 
 def _selection(args: argparse.Namespace) -> bundles.Selection:
+    from agentgov.audit import bundle as bundles
+    from agentgov.contracts.ids import check_token
+
     return bundles.Selection(
         since_ns=parse_time(args.since) if args.since else None,
         until_ns=parse_time(args.until) if args.until else None,
@@ -216,6 +228,10 @@ def _selection(args: argparse.Namespace) -> bundles.Selection:
 
 
 async def _export(args: argparse.Namespace, selection: bundles.Selection) -> bundles.Bundle:
+    from agentgov.audit import bundle as bundles
+    from agentgov.streaming.connect import connect
+    from agentgov.streaming.reader import last_seq, read_all, read_batches
+
     nc = await connect(runtime_from(args), name="agentgov-export")
     try:
         js = nc.jetstream()
@@ -242,6 +258,8 @@ async def _export(args: argparse.Namespace, selection: bundles.Selection) -> bun
 
 def replay_cmd(args: argparse.Namespace) -> int:
     """``audit replay``."""
+    from agentgov.streaming.errors import StreamingError
+
     fmt = args.format or ("table" if sys.stdout.isatty() else "jsonl")
     try:
         selection = _selection(args)
@@ -255,6 +273,11 @@ def replay_cmd(args: argparse.Namespace) -> int:
 
 
 async def _replay(args: argparse.Namespace, selection: bundles.Selection, fmt: str) -> None:
+    from agentgov.audit import bundle as bundles
+    from agentgov.cli import render
+    from agentgov.streaming.connect import connect
+    from agentgov.streaming.reader import last_seq, read_batches
+
     printer = render.EventPrinter(fmt, type_filter=args.type, selection=selection, limit=args.limit)
     if args.bundle:
         for line in bundles.read(args.bundle).events:
@@ -279,6 +302,11 @@ async def _replay(args: argparse.Namespace, selection: bundles.Selection, fmt: s
 
 def query_cmd(args: argparse.Namespace) -> int:
     """``audit query``."""
+    from agentgov.audit.errors import AuditError
+    from agentgov.audit.settings import AuditSettings
+    from agentgov.audit.store import EventQuery, open_read_model
+    from agentgov.cli import render
+
     database = args.database or AuditSettings.from_env().database
     try:
         rm = open_read_model(database)

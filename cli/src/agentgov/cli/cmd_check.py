@@ -8,15 +8,14 @@ import json
 import os
 import sys
 import time
-from typing import Any, Final
-
-import msgspec
+from typing import TYPE_CHECKING, Any, Final
 
 from agentgov.cli.output import error
-from agentgov.contracts.errors import InvalidIdError
-from agentgov.contracts.events import Action, Verdict
-from agentgov.contracts.requests import Decision
-from agentgov.sdk import Client, ConfigurationError, ConnectError, actions
+
+if TYPE_CHECKING:
+    from agentgov.contracts.events import Action, Verdict
+    from agentgov.contracts.requests import Decision
+    from agentgov.sdk import Client
 
 EXIT_CODES: Final[dict[Verdict, int]] = {"allow": 0, "deny": 1, "review": 3, "redact": 4}
 EXIT_USAGE: Final = 2
@@ -151,6 +150,8 @@ def _add_options(p: argparse.ArgumentParser, *, default: Any) -> None:
 
 def build_action(args: argparse.Namespace) -> Action:
     """The action the arguments describe; ValueError with a message for a bad one."""
+    from agentgov.sdk import actions
+
     tool: dict[str, Any] = {"tool": args.tool} if getattr(args, "tool", None) is not None else {}
     match args.kind:
         case "shell":
@@ -189,6 +190,11 @@ def check_cmd(args: argparse.Namespace) -> int:
 
 async def run(args: argparse.Namespace) -> int:
     """Connect as the agent, check once, print the decision; the exit status says the verdict."""
+    import msgspec
+
+    from agentgov.contracts.errors import InvalidIdError
+    from agentgov.sdk import ConfigurationError, ConnectError
+
     try:
         action = build_action(args)
         context = _json_object(args.context, "--context values") if args.context else None
@@ -226,6 +232,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _connect(args: argparse.Namespace) -> Client:
+    from agentgov.sdk import Client
+
     options: dict[str, Any] = {"default_timeout": args.timeout}
     if getattr(args, "nats_url", None):
         options["url"] = args.nats_url

@@ -7,11 +7,13 @@ import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentgov.cli.output import Progress, error, table
-from agentgov.policy.corpus import DEFAULT_BUNDLE, CorpusError, SpanTally, Summary, Tally, read_records, run
-from agentgov.policy.lang import BundleInvalid, CompiledBundle, compile_bundle, load_bundle
+
+if TYPE_CHECKING:
+    from agentgov.policy.corpus import SpanTally, Summary, Tally
+    from agentgov.policy.lang import CompiledBundle
 
 EVAL_HELP = """\
 Evaluate every record of labelled JSONL files (gzipped or not; {"id", "command" | "text", "label",
@@ -48,6 +50,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def eval_cmd(args: argparse.Namespace) -> int:
     """Run the files and print the tables."""
+    from agentgov.policy.corpus import CorpusError, read_records, run
+    from agentgov.policy.lang import BundleInvalid
+
     try:
         bundle = _bundle(args.bundle)
     except (BundleInvalid, OSError) as exc:
@@ -125,6 +130,9 @@ def markdown(summary: Summary, files: list[str], bundle: Path | None) -> str:
 
 
 def _bundle(path: Path | None) -> CompiledBundle:
+    from agentgov.policy.corpus import DEFAULT_BUNDLE
+    from agentgov.policy.lang import compile_bundle, load_bundle
+
     if path is None:
         return compile_bundle(load_bundle(DEFAULT_BUNDLE, "<eval default>"))
     return compile_bundle(load_bundle(path.read_text(encoding="utf-8"), str(path)))

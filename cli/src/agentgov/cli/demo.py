@@ -7,7 +7,9 @@
 3. the scripted agent (``examples/scripted_agent.py``, no LLM) runs as its own process with those
    credentials and asks for decisions through the SDK: allowed, reviewed, redacted and denied actions,
    each recorded on GOV before the answer;
-4. once the audit service has sealed everything, the stream is verified.
+4. with the budget, approval and anomaly services running, the governance tour
+   (:mod:`agentgov.cli.demo_tour`): a budget alert, an approval granted from the CLI, an auto-pause;
+5. once the audit service has sealed everything, the stream is verified.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from pathlib import Path
 
 from agentgov.audit.service import Health as AuditHealth
 from agentgov.audit.verify import Report, verify_stream
+from agentgov.cli import demo_tour
 from agentgov.cli.cmd_agent import register_agent
 from agentgov.cli.cmd_policy import publish_bundle, published
+from agentgov.cli.up_services import Governance
 from agentgov.policy.service import PolicyService
 from agentgov.streaming.connect import connect
 from agentgov.streaming.home import Runtime
@@ -51,8 +55,10 @@ async def run(
     out: list[str],
     *,
     bundle: Path | None,
-) -> Report:
-    """Publish the bundle, register the agent, run the scripted agent, wait for the seal, verify."""
+    governance: Governance | None = None,
+) -> tuple[Report, bool]:
+    """Publish the bundle, register the agent, run the scripted agent and the governance tour, wait for the
+    seal, verify; (the verification report, whether the tour's parts all behaved)."""
     nc = await connect(rt, name="agentgov-demo")
     try:
         js = nc.jetstream()
@@ -100,9 +106,13 @@ async def run(
             stdout, _ = await proc.communicate()
             out.append(f"scripted agent ({script}), exit {proc.returncode}:")
             out.extend("  " + line for line in stdout.decode(errors="replace").splitlines())
+        toured = True
+        if governance is not None and not stopped.is_set():
+            toured, lines = await demo_tour.run(rt, base, js, governance, Path(creds["path"]), TEAM, DEMO_AGENT)
+            out.extend(lines)
         target = await last_seq(js, "GOV")
         await _until(lambda: audit.sealed_upto >= target, 15, stopped)
-        return await verify_stream(js)
+        return await verify_stream(js), toured
     finally:
         await nc.close()
 

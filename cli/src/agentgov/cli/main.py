@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
-from agentgov.cli import cmd_agent, cmd_audit, cmd_check, cmd_eval, cmd_policy, cmd_run, cmd_up
+from agentgov.cli import (
+    cmd_agent,
+    cmd_approvals,
+    cmd_audit,
+    cmd_budget,
+    cmd_check,
+    cmd_cost,
+    cmd_eval,
+    cmd_policy,
+    cmd_run,
+)
+
+# Commands whose module imports the services at the top (``up`` runs them all in one process): loaded only
+# when named on the command line; otherwise the parser just lists them, so `agentgov --help` stays fast.
+HEAVY_COMMANDS = {"up": ("agentgov.cli.cmd_up", "start embedded NATS, the services and a demo")}
 
 DESCRIPTION = """\
 agentgov: a zero-trust governance runtime for AI agents.
@@ -30,8 +45,12 @@ Use --nats-url (or AGENTGOV_NATS_URL, AGENTGOV_NATS_USER, AGENTGOV_NATS_PASSWORD
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (kept separate so tests and docs can inspect it)."""
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser (kept separate so tests and docs can inspect it).
+
+    A command of HEAVY_COMMANDS gets its full subparser only when ``argv`` names it; else a placeholder
+    that shows its help line and, when chosen, runs ``main`` again with the real one.
+    """
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("connection")
     g.add_argument("--nats-url", metavar="URL", help="use this NATS server instead of the one `agentgov up` started")
@@ -46,19 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    cmd_up.add_parser(sub, common)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, help_text) in HEAVY_COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(module).add_parser(sub, common)
+        else:
+            sub.add_parser(name, help=help_text).set_defaults(handler=lambda args: main([args.command]))
     cmd_run.add_parser(sub, common)
     cmd_audit.add_parser(sub, common)
     cmd_agent.add_parser(sub, common)
     cmd_policy.add_parser(sub, common)
     cmd_check.add_parser(sub, common)
     cmd_eval.add_parser(sub, common)
+    cmd_approvals.add_parser(sub, common)
+    cmd_budget.add_parser(sub, common)
+    cmd_cost.add_parser(sub, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit status (0 ok, 1 verification failed or error, 2 usage)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level={0: logging.WARNING, 1: logging.INFO}.get(getattr(args, "verbose", 0), logging.DEBUG),

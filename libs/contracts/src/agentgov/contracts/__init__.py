@@ -37,8 +37,26 @@ from agentgov.contracts.events import (
     RiskPart,
     SpendRecorded,
 )
+from agentgov.contracts.events_anomaly import AnomalyDetected
+from agentgov.contracts.events_approval import (
+    ApprovalDenied,
+    ApprovalExpired,
+    ApprovalGranted,
+    ApprovalRequested,
+    ApprovalSubject,
+)
+from agentgov.contracts.events_budget import (
+    BudgetAlert,
+    BudgetExceeded,
+    BudgetLimitSet,
+    BudgetReserved,
+    BudgetReset,
+    ModelPrice,
+    PricingPublished,
+    SpendRejected,
+)
 from agentgov.contracts.ids import check_token, uuid7
-from agentgov.contracts.requests import CheckAction, Decision
+from agentgov.contracts.requests import CheckAction, Decision, RecordSpend, SpendReceipt
 
 __all__ = [
     "GENESIS",
@@ -49,6 +67,17 @@ __all__ = [
     "AgentResumed",
     "AgentRetired",
     "AgentTokenRevoked",
+    "AnomalyDetected",
+    "ApprovalDenied",
+    "ApprovalExpired",
+    "ApprovalGranted",
+    "ApprovalRequested",
+    "ApprovalSubject",
+    "BudgetAlert",
+    "BudgetExceeded",
+    "BudgetLimitSet",
+    "BudgetReserved",
+    "BudgetReset",
     "Chain",
     "ChainBroken",
     "ChainHead",
@@ -64,13 +93,18 @@ __all__ = [
     "KnownEvent",
     "MalformedEvent",
     "MatchedRule",
+    "ModelPrice",
     "PayloadTooLargeError",
     "PolicyPublished",
+    "PricingPublished",
     "ProducerKeyRegistered",
+    "RecordSpend",
     "Redaction",
     "RiskPart",
     "SignatureError",
+    "SpendReceipt",
     "SpendRecorded",
+    "SpendRejected",
     "UnknownEventTypeError",
     "canonical",
     "check_token",

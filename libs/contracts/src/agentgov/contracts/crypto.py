@@ -95,3 +95,30 @@ def verify_policy(public_key: Ed25519PublicKey, signature: str, scope: str, revi
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+APPROVAL_CONTEXT = b"agentgov/approval/v1\x00"
+
+
+def approval_message(approval_id: str, action_hash: str, resolution: str) -> bytes:
+    """The bytes an approver signs to resolve an approval: context, approval id, action hash and
+    ``granted`` or ``denied``, so a signature can neither move to another action nor flip its answer."""
+    return APPROVAL_CONTEXT + f"{approval_id}\x00{action_hash}\x00{resolution}".encode()
+
+
+def sign_approval(key: Ed25519PrivateKey, approval_id: str, action_hash: str, resolution: str) -> str:
+    """An approver's signature of a resolution, as base64url text without padding."""
+    sig = key.sign(approval_message(approval_id, action_hash, resolution))
+    return base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
+
+
+def verify_approval(
+    public_key: Ed25519PublicKey, signature: str, approval_id: str, action_hash: str, resolution: str
+) -> bool:
+    """True when ``signature`` (base64url text) is the key's signature of that resolution."""
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        public_key.verify(raw, approval_message(approval_id, action_hash, resolution))
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -11,36 +11,71 @@ so the canonical bytes never depend on float formatting.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
+from agentgov.contracts.actions import Action, ActionKind, Claim, DenyCode, Verdict
 from agentgov.contracts.envelope import Event
+from agentgov.contracts.events_anomaly import AnomalyDetected
+from agentgov.contracts.events_approval import (
+    ApprovalDenied,
+    ApprovalExpired,
+    ApprovalGranted,
+    ApprovalRequested,
+)
+from agentgov.contracts.events_budget import (
+    BudgetAlert,
+    BudgetExceeded,
+    BudgetLimitSet,
+    BudgetReserved,
+    BudgetReset,
+    PricingPublished,
+    SpendRejected,
+)
 
-Verdict = Literal["allow", "review", "deny", "redact"]
-Claim = Literal["observed", "detected", "evaluated", "denied_before_execution", "redacted", "approval_required"]
-DenyCode = Literal[
-    "bad_request",  # the request is not JSON, not an object, or a field has the wrong type
-    "incomplete_request",  # a required field is missing
-    "oversized_request",  # the request is over MAX_REQUEST_BYTES
-    "invalid_id",  # an agent, request or session id is not a subject-safe token
-    "agent_mismatch",  # the subject's agent, the body's agent and the token's subject disagree
-    "token_missing",
-    "token_invalid",  # malformed, forged, or signed by a key not trusted to issue agent tokens
-    "token_expired",
-    "token_revoked",
-    "unknown_agent",  # no AgentRegistered for this agent
-    "agent_retired",
-    "agent_paused",
-    "no_policy",  # no active bundle covers the agent's org
-    "rate_limited",
-    "deadline_exceeded",  # the request's deadline passed before it could be decided
-    "policy_unavailable",  # SDK side: no reply in time, or the service failed (fail closed)
-    "internal_error",
+__all__ = [
+    "CHECKPOINT_CHAIN",
+    "EVENT_TYPES",
+    "LEAF_PREFIX_BYTES",
+    "Action",
+    "ActionDecided",
+    "ActionKind",
+    "AgentPaused",
+    "AgentRegistered",
+    "AgentResumed",
+    "AgentRetired",
+    "AgentTokenRevoked",
+    "AnomalyDetected",
+    "ApprovalDenied",
+    "ApprovalExpired",
+    "ApprovalGranted",
+    "ApprovalRequested",
+    "BudgetAlert",
+    "BudgetExceeded",
+    "BudgetLimitSet",
+    "BudgetReserved",
+    "BudgetReset",
+    "ChainBroken",
+    "ChainBrokenReason",
+    "ChainHead",
+    "Checkpoint",
+    "Claim",
+    "DenyCode",
+    "Evidence",
+    "KnownEvent",
+    "MalformedEvent",
+    "MatchedRule",
+    "PolicyPublished",
+    "PricingPublished",
+    "ProducerKeyRegistered",
+    "Redaction",
+    "RiskPart",
+    "SpendRecorded",
+    "SpendRejected",
+    "Verdict",
+    "tag_of",
 ]
-"""Why a request was denied before (or instead of) evaluating the policy."""
-
-ActionKind = Literal["shell", "file", "http", "mcp_tool", "llm_call", "k8s", "aws", "spawn", "other"]
 
 
 # --- registry ---------------------------------------------------------------------------------------
@@ -90,6 +125,8 @@ class AgentPaused(Event, frozen=True, kw_only=True, tag="AgentPaused.v1"):
 
     reason: str = ""
     by: str = ""
+    anomaly_id: str | None = None
+    """The AnomalyDetected that tripped the agent's circuit breaker, when the anomaly service paused it."""
 
 
 class AgentResumed(Event, frozen=True, kw_only=True, tag="AgentResumed.v1"):
@@ -125,15 +162,6 @@ class PolicyPublished(Event, frozen=True, kw_only=True, tag="PolicyPublished.v1"
 
 
 # --- decisions --------------------------------------------------------------------------------------
-
-
-class Action(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """What an agent wants to do, after sanitizing (secrets already redacted)."""
-
-    kind: ActionKind
-    tool: str | None = None
-    target: str | None = None
-    args: dict[str, Any] = {}
 
 
 class MatchedRule(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -199,6 +227,19 @@ class ActionDecided(Event, frozen=True, kw_only=True, tag="ActionDecided.v1"):
     taint: list[str] = []
     """Labels this action added to its session (``secret``, ``credential``, ``internal``, ``untrusted``,
     ``injected``); empty when denied, since a denied action never ran."""
+    estimated_usd_micros: int | None = None
+    """The cost the request estimated (LLM calls), if it gave one."""
+    reserved_usd_micros: int = 0
+    """Budget held for this action until its SpendRecorded (same ``request_id``) reconciles it."""
+    budget_scopes: list[str] = []
+    """The budget scopes the reservation was taken from (``agent:<id>``, ``team:<id>``, ``org:<id>``, ``global``)."""
+    approval_id: str | None = None
+    """The approval this decision belongs to: on an allow, the granted approval it carries out; on a review,
+    the pending approval a re-ask waits for (so it opens no new approval)."""
+    approval_timeout_s: int | None = None
+    """On a review: how long the approval may stay pending (the bundle's ``approvals.timeout_s``)."""
+    approval_fallback: Verdict | None = None
+    """On a review: the verdict when nobody resolves the approval in time (``approvals.fallback``)."""
 
 
 # --- spend ------------------------------------------------------------------------------------------
@@ -311,6 +352,18 @@ KnownEvent = (
     | PolicyPublished
     | ActionDecided
     | SpendRecorded
+    | PricingPublished
+    | BudgetLimitSet
+    | BudgetReserved
+    | BudgetAlert
+    | BudgetExceeded
+    | BudgetReset
+    | SpendRejected
+    | ApprovalRequested
+    | ApprovalGranted
+    | ApprovalDenied
+    | ApprovalExpired
+    | AnomalyDetected
     | Checkpoint
     | ChainBroken
     | MalformedEvent
@@ -327,6 +380,18 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PolicyPublished,
     ActionDecided,
     SpendRecorded,
+    PricingPublished,
+    BudgetLimitSet,
+    BudgetReserved,
+    BudgetAlert,
+    BudgetExceeded,
+    BudgetReset,
+    SpendRejected,
+    ApprovalRequested,
+    ApprovalGranted,
+    ApprovalDenied,
+    ApprovalExpired,
+    AnomalyDetected,
     Checkpoint,
     ChainBroken,
     MalformedEvent,

@@ -15,7 +15,8 @@ from typing import Any, Final
 
 import msgspec
 
-from agentgov.contracts.events import Action, Claim, DenyCode, Evidence, MatchedRule, Redaction, RiskPart, Verdict
+from agentgov.contracts.actions import Action, Claim, DenyCode, Verdict
+from agentgov.contracts.events import Evidence, MatchedRule, Redaction, RiskPart
 
 DENY_CODES: Final[tuple[str, ...]] = DenyCode.__args__  # type: ignore[attr-defined]
 
@@ -78,3 +79,42 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """True when this request id was already decided and the recorded decision is returned again."""
     risk_parts: list[RiskPart] = []
     """How ``risk`` was reached: each part and the points it added."""
+    ticket: str | None = None
+    """On an allow that carries out a granted approval: a single-use execution ticket (JWT, EdDSA) bound to
+    the hash of the exact action; executors check it with the SDK's ticket verifier."""
+    approval_id: str | None = None
+    """The approval this decision carried out, if any."""
+
+
+class RecordSpend(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An agent reports the tokens an LLM call used, as a core request on ``gov.usage.<agent>``.
+
+    Agents never price their own spend: the budget service validates the report, prices it from the current
+    pricing revision, appends SpendRecorded on ``gov.spend.<agent>`` and replies with :class:`SpendReceipt`.
+    ``request_id`` is the CheckAction's, so the spend reconciles the budget that check reserved; a report is
+    recorded at most once per agent and ``report_id``.
+    """
+
+    report_id: str
+    agent: str
+    token: str
+    model: str
+    provider: str = ""
+    request_id: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    trace_id: str | None = None
+
+
+class SpendReceipt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The reply to RecordSpend: the recorded spend, or why it was refused (``error`` set, nothing recorded)."""
+
+    report_id: str
+    usd_micros: int = 0
+    pricing_revision: int | None = None
+    event_id: str = ""
+    error: str | None = None
+    """A ``SpendRejected`` reason when the report was refused."""
+    detail: str = ""

@@ -11,9 +11,9 @@ from typing import Any
 import msgspec
 
 from agentgov.contracts.events import EVENT_TYPES, tag_of
-from agentgov.contracts.requests import CheckAction, Decision
+from agentgov.contracts.requests import CheckAction, Decision, RecordSpend, SpendReceipt
 
-REQUEST_TYPES: tuple[type[msgspec.Struct], ...] = (CheckAction, Decision)
+REQUEST_TYPES: tuple[type[msgspec.Struct], ...] = (CheckAction, Decision, RecordSpend, SpendReceipt)
 """The decision path's request and reply; their schemas are named ``<Name>.json`` (no version tag)."""
 
 

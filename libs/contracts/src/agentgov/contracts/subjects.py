@@ -32,6 +32,12 @@ def spend(agent: str) -> str:
     return f"gov.spend.{check_token('agent', agent)}"
 
 
+def usage(agent: str) -> str:
+    """``gov.usage.<agent>``: RecordSpend requests (core NATS request/reply to the budget service, never
+    stored; the budget service records the priced SpendRecorded on ``gov.spend.<agent>``)."""
+    return f"gov.usage.{check_token('agent', agent)}"
+
+
 def budget(scope: str) -> str:
     """``gov.budget.<scope>``: budget reservations, alerts, resets."""
     return f"gov.budget.{check_token('scope', scope)}"

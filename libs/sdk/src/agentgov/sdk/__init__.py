@@ -10,7 +10,7 @@
 
 The public names are listed in ``__all__`` and pinned by ``tests/test_public_api.py``; the modules behind
 them (``client``, ``sync``, ``guard``, ``actions``, ``decisions``, ``credentials``, ``tracing``,
-``errors``) stay importable as ``agentgov.sdk.X`` for everything else.
+``errors``, ``tickets``) stay importable as ``agentgov.sdk.X`` for everything else.
 """
 
 from agentgov.contracts.events import Action, ActionDecided
@@ -25,9 +25,16 @@ from agentgov.sdk.errors import (
     AgentgovError,
     ConfigurationError,
     ConnectError,
+    SpendRefused,
+    TicketError,
+    TicketExpired,
+    TicketInvalid,
+    TicketMismatch,
+    TicketReplayed,
 )
 from agentgov.sdk.guard import guard
 from agentgov.sdk.sync import SyncClient
+from agentgov.sdk.tickets import TicketClaims, TicketVerifier
 from agentgov.sdk.tracing import current_trace_id, trace
 
 __all__ = [
@@ -42,7 +49,15 @@ __all__ = [
     "ConfigurationError",
     "ConnectError",
     "Decision",
+    "SpendRefused",
     "SyncClient",
+    "TicketClaims",
+    "TicketError",
+    "TicketExpired",
+    "TicketInvalid",
+    "TicketMismatch",
+    "TicketReplayed",
+    "TicketVerifier",
     "actions",
     "current_trace_id",
     "guard",

@@ -31,17 +31,18 @@ from types import TracebackType
 from typing import Any, Self
 
 import msgspec
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from agentgov.contracts import subjects
 from agentgov.contracts.events import Action, ActionDecided
 from agentgov.contracts.ids import check_token, uuid7
-from agentgov.contracts.requests import CheckAction, Decision
+from agentgov.contracts.requests import CheckAction, Decision, RecordSpend, SpendReceipt
 from agentgov.sdk import credentials as creds_file
 from agentgov.sdk import decisions as feed
 from agentgov.sdk.connection import Settings, open_nats, resolve
-from agentgov.sdk.errors import ConfigurationError
+from agentgov.sdk.errors import ConfigurationError, SpendRefused
 from agentgov.sdk.tracing import current_trace_id, new_trace_id, trace
 
 log = logging.getLogger(__name__)
@@ -414,6 +415,58 @@ class Client:
             self._token = fresh.token
             self._expires_at = fresh.token_expires_at
             log.info("agent %s: loaded a renewed token from %s", self._agent, path)
+
+    # -- spend ---------------------------------------------------------------------------------------------
+
+    async def record_spend(
+        self,
+        model: str,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        request_id: str | None = None,
+        provider: str = "",
+        report_id: str | None = None,
+        timeout: float | None = None,
+    ) -> SpendReceipt:
+        """Report the tokens an LLM call used; the budget service prices and records it.
+
+        Token kinds are disjoint (uncached input, cached input, visible output, reasoning). ``request_id`` is
+        the CheckAction's, so the spend releases the budget that check reserved. ``report_id`` (default: a
+        new UUIDv7) makes a retry idempotent. Raises :class:`SpendRefused` when the service refuses the
+        report (``.receipt.error`` is the reason) and ``ConnectError``-free ``TimeoutError`` when no budget
+        service answers within ``timeout``.
+        """
+        if self._agent is None:
+            raise ConfigurationError("this client has no agent: connect with agent= or credentials= to record spend")
+        if self._expires_at is not None and time.time() > self._expires_at - TOKEN_REFRESH_S:
+            self._refresh_token()
+        req = RecordSpend(
+            report_id=report_id or uuid7(),
+            agent=self._agent,
+            token=self._token,
+            model=model,
+            provider=provider,
+            request_id=request_id or "",
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_tokens=cached_tokens,
+            reasoning_tokens=reasoning_tokens,
+            trace_id=current_trace_id(),
+        )
+        wait = self.default_timeout if timeout is None else float(timeout)
+        try:
+            reply = await self._nc.request(subjects.usage(self._agent), self._encoder.encode(req), timeout=wait)
+        except nats.errors.TimeoutError:
+            raise TimeoutError(
+                f"no budget service answered on {subjects.usage(self._agent)} within {wait:g} s"
+            ) from None
+        receipt = msgspec.json.decode(reply.data, type=SpendReceipt)
+        if receipt.error:
+            raise SpendRefused(receipt)
+        return receipt
 
     # -- decisions -----------------------------------------------------------------------------------------
 

@@ -5,9 +5,15 @@ The hierarchy::
     AgentgovError                   base of everything agentgov.sdk raises
     ├── ConfigurationError          no or unreadable credentials, no agent, a client used the wrong way
     ├── ConnectError                the first connection to NATS failed (later outages never raise)
-    └── ActionBlocked               a guarded function did not run; ``.decision`` says why
-        ├── ActionDenied            the policy denied it (or redaction was required and not possible)
-        └── ActionPending           it needs an approval that has not been granted (yet)
+    ├── ActionBlocked               a guarded function did not run; ``.decision`` says why
+    │   ├── ActionDenied            the policy denied it (or redaction was required and not possible)
+    │   └── ActionPending           it needs an approval that has not been granted (yet)
+    ├── SpendRefused                the budget service refused a usage report (``Client.record_spend``)
+    └── TicketError                 an execution ticket does not allow this execution (``agentgov.sdk.tickets``)
+        ├── TicketInvalid           missing, malformed, forged, signed by an unknown key, or not for executors
+        ├── TicketExpired           past its expiry (beyond the verifier's leeway)
+        ├── TicketMismatch          issued for another agent or another action (altered arguments)
+        └── TicketReplayed          its nonce was presented before
 
 ``Client.check`` never raises for the policy's answer or for the policy being unreachable: it returns a
 deny Decision (fail closed). It raises only for mistakes of the caller: ids that are not subject-safe
@@ -16,7 +22,7 @@ deny Decision (fail closed). It raises only for mistakes of the caller: ids that
 
 from __future__ import annotations
 
-from agentgov.contracts.requests import Decision
+from agentgov.contracts.requests import Decision, SpendReceipt
 
 
 class AgentgovError(Exception):
@@ -71,6 +77,34 @@ class ActionPending(ActionBlocked):
     def decision_id(self) -> str:
         """The recorded decision the approval is for (pass it as ``context={"approval_for": …}`` later)."""
         return self.decision.decision_id
+
+
+class SpendRefused(AgentgovError):
+    """The budget service refused a usage report; ``receipt.error`` is the reason, ``receipt.detail`` why."""
+
+    def __init__(self, receipt: SpendReceipt) -> None:
+        self.receipt = receipt
+        super().__init__(f"spend report refused: {receipt.error}: {receipt.detail}")
+
+
+class TicketError(AgentgovError):
+    """An execution ticket does not allow this execution; the message says why."""
+
+
+class TicketInvalid(TicketError):
+    """The ticket is missing, malformed, forged, signed by an unknown key, or not for executors."""
+
+
+class TicketExpired(TicketError):
+    """The ticket is past its expiry."""
+
+
+class TicketMismatch(TicketError):
+    """The ticket was issued for another agent or another action (e.g. altered arguments)."""
+
+
+class TicketReplayed(TicketError):
+    """The ticket's nonce was presented before: a ticket allows one execution."""
 
 
 def _describe(what: str, d: Decision, why: str | None) -> str:

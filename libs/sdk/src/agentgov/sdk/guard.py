@@ -28,10 +28,15 @@ it). What happens next depends on the verdict:
     ``"pending"``: raise :class:`ActionPending` at once; its ``decision_id`` is what to approve.
     ``"deny"``: treat review as deny (:class:`ActionDenied`).
 
-Approvals are granted by the approval service, which lands in a later release: until then nothing grants
-them, and a ``"wait"`` guard waits out its ``review_timeout`` and raises :class:`ActionPending`.
+The approval service (``agentgov run approval``) turns each review into an approval request that approvers
+resolve with ``agentgov approvals approve|deny``. Once granted, the waiting guard's next re-ask is allowed,
+once: the allow names the approval (``approval_id``) and carries a single-use execution ticket
+(``Decision.ticket``, bound to the hash of this exact action) that an executor can check with
+:class:`agentgov.sdk.tickets.TicketVerifier`. A denied approval raises :class:`ActionDenied` with the
+approver's reason; one that expires gets the bundle's fallback (deny unless the bundle says otherwise).
 
-A function that declares ``governed_decision`` also receives the Decision it was allowed by.
+A function that declares ``governed_decision`` also receives the Decision it was allowed by (with its
+``ticket`` when an approval was carried out).
 
 Coroutine functions work with :class:`Client` or :class:`SyncClient`; plain functions need a
 :class:`SyncClient` (an async client cannot be waited on without blocking its own loop).

@@ -18,7 +18,7 @@ from typing import Any, Self, TypeVar
 
 from agentgov.contracts.events import Action
 from agentgov.contracts.ids import uuid7
-from agentgov.contracts.requests import Decision
+from agentgov.contracts.requests import Decision, SpendReceipt
 from agentgov.sdk.client import DEFAULT_TIMEOUT_S, Client, unavailable
 from agentgov.sdk.errors import ConfigurationError
 from agentgov.sdk.tracing import current_trace_id, new_trace_id, trace
@@ -149,6 +149,11 @@ class SyncClient:
             return unavailable(request_id or uuid7(), "the client's event loop did not answer", tid)
         except concurrent.futures.CancelledError:
             return unavailable(request_id or uuid7(), "the client was closed during the check", tid)
+
+    def record_spend(self, model: str, **kwargs: Any) -> SpendReceipt:
+        """:meth:`Client.record_spend`, blocking (raises ``SpendRefused`` the same way)."""
+        wait = self.default_timeout if kwargs.get("timeout") is None else float(kwargs["timeout"])
+        return self._submit(self._client.record_spend(model, **kwargs)).result(wait + _HANDOFF_SLACK_S)
 
     def _submit_check(self, action: Action, **kwargs: Any) -> concurrent.futures.Future[Decision]:
         """Start a check on the loop thread (also used by ``guard`` for coroutine functions)."""

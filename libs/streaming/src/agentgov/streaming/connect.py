@@ -55,3 +55,12 @@ async def open_client(client: Client | None = None, **options: Any) -> Client:
         await client.close()
         raise
     return client
+
+
+async def drain_or_close(nc: Client) -> None:
+    """Drain a connection at shutdown (pending publishes flushed, subscriptions ended); close it if that fails."""
+    try:
+        await nc.drain()
+    except Exception as exc:
+        log.warning("nats drain at shutdown failed (%s); closing", exc)
+        await nc.close()

@@ -8,7 +8,8 @@ Every connection authenticates as one user, and each user's permissions follow i
 * ``operator`` publishes policy, registrations and agent pauses (``gov.anomaly.*``) and may read JetStream,
   never change or delete it.
 * ``approver`` publishes approval decisions only.
-* an agent ``agent-<id>`` may publish only ``gov.check.<id>`` and ``gov.spend.<id>`` and receive only
+* an agent ``agent-<id>`` may publish only ``gov.check.<id>`` and ``gov.usage.<id>`` (requests; agents never
+  write to the stream themselves, so they can neither price their own spend nor forge events) and receive only
   below its own inbox prefix ``_INBOX_<id>``, so it sees its replies and nothing else.
 
 Clients that receive replies below a private prefix (agents, operators, approvers) must connect with that
@@ -44,15 +45,16 @@ JS_CLIENT: Final[tuple[str, ...]] = ("$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.
 SERVICE_PUBLISH: Final[Mapping[str, tuple[str, ...]]] = {
     "audit": ("gov.audit.>", "gov.registry.*"),
     "policy": ("gov.decision.*", "gov.registry.*"),
-    "budget": ("gov.budget.*", "gov.registry.*"),
+    "budget": ("gov.budget.*", "gov.spend.*", "gov.registry.*"),
     "approval": ("gov.approval.*", "gov.registry.*"),
     "anomaly": ("gov.anomaly.*", "gov.registry.*"),
     "collector": ("gov.observe.>", "gov.spend.*", "gov.registry.*"),
 }
 
-#: Services that answer core requests. Only policy does (the Decision reply to ``gov.check.<agent>``);
-#: ``allow_responses`` lets it publish to the requester's private inbox, once per request.
-RESPONDERS: Final[frozenset[str]] = frozenset({"policy"})
+#: Services that answer core requests: policy (the Decision reply to ``gov.check.<agent>``) and budget (the
+#: SpendReceipt reply to ``gov.usage.<agent>``); ``allow_responses`` lets them publish to the requester's
+#: private inbox, once per request.
+RESPONDERS: Final[frozenset[str]] = frozenset({"policy", "budget"})
 
 #: JetStream API calls that read: account and stream info, message gets, and the ephemeral consumers
 #: that reading a stream needs. Nothing here creates, changes, purges or deletes a stream, a message or
@@ -114,7 +116,8 @@ class _UsersFile(msgspec.Struct, kw_only=True):
 
 
 def _new_password() -> str:
-    return secrets.token_urlsafe(32)
+    """32 random bytes, URL-safe; never starting with ``-``, which a command line would read as an option."""
+    return "p" + secrets.token_urlsafe(32)
 
 
 class NatsUsers:
@@ -229,14 +232,24 @@ def role_permissions(role: str) -> dict[str, Any] | None:
         }
         if role in RESPONDERS:
             perms["allow_responses"] = True
-        else:
-            # Only the policy service may see CheckAction requests (it is the one that answers them).
-            perms["subscribe"]["deny"] = ["gov.check.>"]
+        # Requests carry agent tokens: only the service that answers them may see them.
+        deny = [s for s, owner in (("gov.check.>", "policy"), ("gov.usage.>", "budget")) if owner != role]
+        if deny:
+            perms["subscribe"]["deny"] = deny
         return perms
     inbox = role_inbox_prefix(role) + ".>"
     if role == OPERATOR:
         return {
-            "publish": {"allow": [subjects.POLICY, "gov.registry.*", "gov.anomaly.*", *JS_READ]},
+            "publish": {
+                "allow": [
+                    subjects.POLICY,
+                    "gov.registry.*",
+                    "gov.anomaly.*",
+                    "gov.budget.pricing",
+                    "gov.budget.limits",
+                    *JS_READ,
+                ]
+            },
             "subscribe": {"allow": [inbox]},
         }
     if role == APPROVER:
@@ -247,7 +260,7 @@ def role_permissions(role: str) -> dict[str, Any] | None:
 def agent_permissions(agent: str) -> dict[str, Any]:
     """The ``permissions`` block of an agent: its own check and spend subjects and its own inbox only."""
     return {
-        "publish": {"allow": [subjects.check(agent), subjects.spend(agent)]},
+        "publish": {"allow": [subjects.check(agent), subjects.usage(agent)]},
         "subscribe": {"allow": [subjects.inbox_prefix(agent) + ".>"]},
     }
 

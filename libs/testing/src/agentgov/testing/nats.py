@@ -11,6 +11,7 @@ need the embedded server itself (``nats_server``, ``nats_users``) are skipped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 import pytest_asyncio
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from agentgov.contracts.streams import STREAMS
 from agentgov.streaming.natsconf import Credential, NatsUsers, connect
@@ -171,13 +172,26 @@ def js(nc: NATS) -> JetStreamContext:
     return nc.jetstream()
 
 
+STORE_BUSY = 10049
+"""JetStream's err_code for "error creating store for stream"."""
+
+
 @pytest_asyncio.fixture
 async def gov(js: JetStreamContext) -> JetStreamContext:
     """JetStream with GOV and GOV_CHECKPOINTS deleted and created afresh from their specs (empty)."""
     for spec in STREAMS:
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(spec.name)
-    await ensure_streams(js, STREAMS, strict=True)
+    for attempt in range(20):
+        try:
+            await ensure_streams(js, STREAMS, strict=True)
+            break
+        except APIError as exc:
+            # nats-server removes a deleted stream's files in the background; creating the same name again
+            # while that runs can fail with "error creating store for stream" (10049). Wait and retry.
+            if exc.err_code != STORE_BUSY or attempt == 19:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
     return js
 
 

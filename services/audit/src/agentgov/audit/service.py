@@ -31,7 +31,7 @@ from agentgov.contracts import codec, crypto, merkle, subjects
 from agentgov.contracts.envelope import GENESIS
 from agentgov.contracts.errors import DecodeError
 from agentgov.contracts.events import ChainHead, Checkpoint
-from agentgov.streaming.connect import connect
+from agentgov.streaming.connect import connect, drain_or_close
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.keys import load_or_create_key
 from agentgov.streaming.lifecycle import tune_gc
@@ -303,10 +303,6 @@ async def serve(settings: AuditSettings, rt: Runtime, stop: asyncio.Event) -> Au
             await svc.run(stop)
             return svc
         finally:
-            try:
-                await nc.drain()
-            except Exception as exc:
-                log.warning("nats drain at shutdown failed (%s); closing", exc)
-                await nc.close()
+            await drain_or_close(nc)
     finally:
         read_model.close()

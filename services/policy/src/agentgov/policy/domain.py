@@ -92,10 +92,22 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     risk_parts: list[RiskPart] = []
     taint: list[str] = []
     """Labels the action adds to its session (empty when denied)."""
+    approval_timeout_s: int | None = None
+    """On a review: how long the approval may stay pending (the bundle's ``approvals`` section)."""
+    approval_fallback: Verdict | None = None
+    """On a review: the verdict when nobody resolves the approval in time."""
+    approval_id: str | None = None
+    """The granted approval this allow carries out, or the pending one a re-ask's review waits for
+    (see :mod:`agentgov.policy.approvals`)."""
+    reserved_usd_micros: int = 0
+    """Budget held for the action (:mod:`agentgov.policy.budget`); 0 when nothing was held."""
+    budget_scopes: list[str] = []
+    """The budget scopes the hold was taken from."""
 
 
-def decide(check: CheckAction, world: World, now_ns: int) -> Outcome:
-    """Gate and evaluate one request (see the module docstring for the order)."""
+def decide(check: CheckAction, world: World, now_ns: int, budget: BudgetView | None = None) -> Outcome:
+    """Gate and evaluate one request (see the module docstring for the order); ``budget``, when given, is
+    what the budget ledger says is left (else ``world.budgets`` is read)."""
     try:
         check_token("agent", check.agent)
         check_token("request", check.request_id)
@@ -127,9 +139,8 @@ def decide(check: CheckAction, world: World, now_ns: int) -> Outcome:
     bundle = world.bundles.get(f"org:{facts.org}") or world.bundles.get("*")
     if bundle is None:
         return _deny(check, world, "no_policy", f"no active policy covers org {facts.org!r}", facts)
-    budget = world.budgets.get(check.agent) if world.budgets is not None else None
-    if world.budgets is not None and budget is None:
-        budget = BudgetView()
+    if budget is None and world.budgets is not None:
+        budget = world.budgets.get(check.agent) or BudgetView()
     ev = bundle.evaluate(
         EvalInput(
             action=check.action,
@@ -143,7 +154,10 @@ def decide(check: CheckAction, world: World, now_ns: int) -> Outcome:
             session_view=world.sessions.view(check.agent, check.session, now_ns) if world.sessions else None,
         )
     )
+    approvals = bundle.approvals(facts.team, facts.id) if ev.verdict == "review" else None
     return Outcome(
+        approval_timeout_s=approvals.timeout_s if approvals else None,
+        approval_fallback=approvals.fallback if approvals else None,
         verdict=ev.verdict,
         claim=ev.claim,
         action=ev.action,
@@ -209,6 +223,12 @@ def decided_event(check: CheckAction, outcome: Outcome, latency_us: int, now_ns:
         session=check.session,
         risk_parts=list(outcome.risk_parts),
         taint=list(outcome.taint),
+        approval_id=outcome.approval_id,
+        approval_timeout_s=outcome.approval_timeout_s if outcome.verdict == "review" else None,
+        approval_fallback=outcome.approval_fallback if outcome.verdict == "review" else None,
+        estimated_usd_micros=check.estimated_usd_micros,
+        reserved_usd_micros=outcome.reserved_usd_micros,
+        budget_scopes=list(outcome.budget_scopes),
     )
 
 

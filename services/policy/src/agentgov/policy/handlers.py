@@ -35,6 +35,8 @@ from agentgov.contracts.events import Action, ActionDecided, DenyCode
 from agentgov.contracts.ids import check_token, uuid7
 from agentgov.contracts.requests import CheckAction, Decision
 from agentgov.contracts.streams import GOV
+from agentgov.policy import approvals
+from agentgov.policy.budget import BudgetGate
 from agentgov.policy.domain import Outcome, decide, decided_event, deny, finalize
 from agentgov.policy.projection import Projection
 from agentgov.policy.ratelimit import Limiter
@@ -133,7 +135,11 @@ class DecisionPath:
         max_bytes: int,
         max_in_flight: int,
         dedup_entries: int,
+        tickets: approvals.TicketSigner | None = None,
+        budget: BudgetGate | None = None,
     ) -> None:
+        self._tickets = tickets
+        self._budget = budget
         self._nc = nc
         self._js = js
         self._world = world
@@ -227,7 +233,9 @@ class DecisionPath:
         producer = await self._current_producer()
         subject = subjects.decision(agent_token)
         try:
-            if attempt > 1 and key:
+            if event.approval_id is not None and event.verdict == "allow":
+                event, ack = await approvals.record_use(producer, subject, event, msg_id)
+            elif attempt > 1 and key:
                 ack = await producer.publish_once(subject, event, msg_id=msg_id)
             else:
                 ack = await producer.publish(subject, event, msg_id=msg_id)
@@ -241,17 +249,38 @@ class DecisionPath:
         sessions = self._world.sessions
         if event.session is not None:
             sessions.apply(event)  # this replica's next request in the session sees it at once
-        return _decision(event, ack.seq, (time.perf_counter_ns() - started) // 1000)
+        decision = _decision(event, ack.seq, (time.perf_counter_ns() - started) // 1000)
+        if event.approval_id is not None and event.verdict == "allow":
+            self._world.approvals.apply(event)  # used: the next re-ask on this replica is refused at once
+            decision = self._ticketed(decision, event)
+        return decision
+
+    def _ticketed(self, decision: Decision, event: ActionDecided) -> Decision:
+        """The allow that carries out an approval, with its single-use execution ticket."""
+        if self._tickets is None or event.agent is None or event.approval_id is None:
+            return decision
+        ticket = self._tickets.mint(
+            agent=event.agent,
+            action_hash=approvals.action_hash(event.agent, event.action),
+            approval_id=event.approval_id,
+            now_s=time.time(),
+        )
+        return msgspec.structs.replace(decision, ticket=ticket)
 
     async def _outcome(self, check: CheckAction, now_ns: int) -> Outcome:
         if check.deadline_ms is not None and now_ns // 1_000_000 > check.deadline_ms:
             self.stats.late += 1
             why = f"the request's deadline ({check.deadline_ms} ms) passed before it was decided"
             return deny(check, self._world.world, "deadline_exceeded", why)
-        outcome = decide(check, self._world.world, now_ns)
+        # budget: only checks whose bundle has a budget section touch the ledger (agentgov.policy.budget)
+        spend = await self._budget.read(check, self._world.world, now_ns) if self._budget is not None else None
+        outcome = decide(check, self._world.world, now_ns, spend.view if spend is not None else None)
         if outcome.charges:
             exceeded = await self._limiter.hit(outcome.charges, now_ns)
             outcome = finalize(outcome, exceeded)
+        outcome = approvals.resolve(check, outcome, self._world.approvals, now_ns)
+        if spend is not None and self._budget is not None:
+            outcome = await self._budget.reserve(check, outcome, spend, now_ns)
         return outcome
 
     async def _recorded(self, seq: int, started: int) -> Decision:
@@ -359,6 +388,7 @@ def _decision(event: ActionDecided, seq: int, latency_us: int) -> Decision:
         latency_us=latency_us,
         trace_id=event.trace_id,
         risk_parts=list(event.risk_parts),
+        approval_id=event.approval_id,
     )
 
 

@@ -30,12 +30,17 @@ from agentgov.contracts.events import (
     AgentResumed,
     AgentRetired,
     AgentTokenRevoked,
+    ApprovalDenied,
+    ApprovalExpired,
+    ApprovalGranted,
+    ApprovalRequested,
     KnownEvent,
     PolicyPublished,
 )
 from agentgov.identity.errors import TrustError
 from agentgov.identity.operators import Scope, TrustStore
 from agentgov.identity.tokens import TokenVerifier
+from agentgov.policy.approvals import ApprovalBook
 from agentgov.policy.domain import AgentFacts, World
 from agentgov.policy.errors import PolicyRejectedError
 from agentgov.policy.lang import BundleInvalid, CompiledBundle, compile_bundle, load_bundle
@@ -72,8 +77,11 @@ class Projection:
     sessions: Sessions = field(default_factory=Sessions)
     position: int = 0
     world: World = field(init=False)
+    approvals: ApprovalBook = field(init=False)
+    """Approvals, their resolutions and their use (:mod:`agentgov.policy.approvals`)."""
 
     def __post_init__(self) -> None:
+        self.approvals = ApprovalBook(self.trust)
         self.world = World(
             bundles=self.bundles,
             agents=self.agents,
@@ -92,6 +100,8 @@ class Projection:
         match event:
             case ActionDecided():
                 self.sessions.apply(event)
+                if event.approval_id is not None:
+                    self.approvals.apply(event)
             case PolicyPublished():
                 self._policy(event, stream_seq)
             case AgentRegistered(agent=str(agent)):
@@ -110,6 +120,8 @@ class Projection:
                     # is revoked (one issued later in that same second too: fail closed).
                     cutoff = event.ts // 1_000_000_000 + 1
                     self.revoked_before[agent] = max(self.revoked_before.get(agent, 0), cutoff)
+            case ApprovalRequested() | ApprovalGranted() | ApprovalDenied() | ApprovalExpired():
+                self.approvals.apply(event)
             case _:
                 pass
 

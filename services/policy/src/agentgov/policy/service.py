@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
 from agentgov.identity.operators import TrustStore
+from agentgov.ledger import Ledger, open_ledger
+from agentgov.policy import approvals
+from agentgov.policy.budget import BudgetGate
 from agentgov.policy.errors import NotReadyError
 from agentgov.policy.handlers import DecisionPath, Stats
 from agentgov.policy.projection import Projection
@@ -29,7 +33,7 @@ from agentgov.policy.ratelimit_redis import RedisLimiter
 from agentgov.policy.sessions import Sessions
 from agentgov.policy.settings import PolicySettings
 from agentgov.policy.store import DECISIONS, Follower, load_or_create_salt
-from agentgov.streaming.connect import connect
+from agentgov.streaming.connect import connect, drain_or_close
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.lifecycle import tune_gc
 from agentgov.streaming.producer import ChainedProducer
@@ -55,16 +59,33 @@ class Health:
 class PolicyService:
     """One policy replica."""
 
-    def __init__(self, settings: PolicySettings, nc: Client, trust: TrustStore, salt: bytes, limiter: Limiter) -> None:
+    def __init__(
+        self,
+        settings: PolicySettings,
+        nc: Client,
+        trust: TrustStore,
+        salt: bytes,
+        limiter: Limiter,
+        ledger: Ledger | None = None,
+    ) -> None:
         self.settings = settings
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         ttl_ns = int(settings.session_ttl_s * 1e9)
         self.projection = Projection(trust=trust, salt=salt, sessions=Sessions(ttl_ns=ttl_ns))
+        self.projection.approvals.grace_ns = int(settings.approval_use_grace_s * 1e9)
         self.follower = Follower(self.js, self.projection)
+        # Decisions are read back far enough for session taint and for which approvals were used.
+        approvals_since = max(0, time.time_ns() - approvals.horizon_ns(settings.approval_use_grace_s))
         self.decisions = Follower(
-            self.js, self.projection, subjects=DECISIONS, since_ns=max(0, time.time_ns() - ttl_ns)
+            self.js,
+            self.projection,
+            subjects=DECISIONS,
+            since_ns=min(max(0, time.time_ns() - ttl_ns), approvals_since),
         )
+        self.approvals = Follower(self.js, self.projection, subjects=approvals.SUBJECTS, since_ns=approvals_since)
+        ticket_key = settings.ticket_key_file or settings.salt_file.with_name("tickets.ed25519")
+        self.tickets = approvals.load_ticket_signer(ticket_key, ttl_s=settings.ticket_ttl_s)
         self.limiter = limiter
         self.path = DecisionPath(
             nc,
@@ -75,6 +96,8 @@ class PolicyService:
             max_bytes=settings.max_request_bytes,
             max_in_flight=settings.max_in_flight,
             dedup_entries=settings.dedup_entries,
+            tickets=self.tickets,
+            budget=BudgetGate(ledger, hold_ns=int(settings.budget_hold_s * 1e9)) if ledger is not None else None,
         )
         self._health = Health(limiter="redis" if isinstance(limiter, RedisLimiter) else "memory")
         self._sub: Any = None
@@ -107,10 +130,12 @@ class PolicyService:
         """Load the projections, join the queue group, serve until ``stop`` is set, then drain."""
         await self.follower.start()
         await self.decisions.start()
+        await self.approvals.start()
         try:
             async with asyncio.timeout(self.settings.ready_timeout_s):
                 await self.follower.ready.wait()
                 await self.decisions.ready.wait()
+                await self.approvals.ready.wait()
         except TimeoutError:
             raise NotReadyError(
                 f"could not load policy, registry and sessions from the stream within "
@@ -137,10 +162,12 @@ class PolicyService:
             await self.path.drain()
             await self.follower.stop()
             await self.decisions.stop()
+            await self.approvals.stop()
 
 
-async def serve(settings: PolicySettings, rt: Runtime, stop: asyncio.Event) -> PolicyService:
-    """Connect and run one policy replica until ``stop`` is set."""
+@contextlib.asynccontextmanager
+async def opened(settings: PolicySettings, rt: Runtime) -> AsyncIterator[PolicyService]:
+    """One replica with its trust, salt, rate limiter, connection and budget ledger open; all closed on exit."""
     trust = TrustStore.load(settings.operators_file)
     if not trust.operators:
         log.warning(
@@ -153,16 +180,23 @@ async def serve(settings: PolicySettings, rt: Runtime, stop: asyncio.Event) -> P
         else MemoryLimiter()
     )
     nc = await connect(rt, name="agentgov-policy")
+    ledger: Ledger | None = None
     try:
-        svc = PolicyService(settings, nc, trust, salt, limiter)
-        tune_gc()
-        await svc.run(stop)
-        return svc
+        ledger = await open_ledger(
+            nc.jetstream(), settings.redis_url, redis_prefix=settings.budget_prefix, bucket=settings.budget_bucket
+        )
+        yield PolicyService(settings, nc, trust, salt, limiter, ledger)
     finally:
         if isinstance(limiter, RedisLimiter):
             await limiter.close()
-        try:
-            await nc.drain()
-        except Exception as exc:
-            log.warning("nats drain at shutdown failed (%s); closing", exc)
-            await nc.close()
+        if ledger is not None:
+            await ledger.close()
+        await drain_or_close(nc)
+
+
+async def serve(settings: PolicySettings, rt: Runtime, stop: asyncio.Event) -> PolicyService:
+    """Connect and run one policy replica until ``stop`` is set."""
+    async with opened(settings, rt) as svc:
+        tune_gc()
+        await svc.run(stop)
+        return svc

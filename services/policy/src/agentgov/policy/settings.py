@@ -30,6 +30,18 @@ class PolicySettings(BaseModel, frozen=True):
     session_ttl_s: float = Field(
         86_400.0, gt=0, description="how long an idle session's taint is kept (and how far back a replica reads)"
     )
+    ticket_key_file: Path | None = Field(
+        None, description="Ed25519 key of execution tickets (default: tickets.ed25519 beside the salt file)"
+    )
+    ticket_ttl_s: float = Field(60.0, gt=0, le=3600, description="how long an execution ticket stays valid")
+    approval_use_grace_s: float = Field(
+        600.0, ge=0, description="how long after an approval's expiry a grant may still be carried out"
+    )
+    budget_bucket: str = Field("agentgov_budget", description="JetStream KV bucket of the budget ledger (no Redis)")
+    budget_prefix: str = Field("agentgov:budget:", description="Redis key prefix of the budget ledger")
+    budget_hold_s: float = Field(
+        900.0, gt=0, description="how long a budget reservation is held waiting for its SpendRecorded"
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> PolicySettings:
@@ -38,6 +50,7 @@ class PolicySettings(BaseModel, frozen=True):
         values: dict[str, object] = {
             "operators_file": trust_file(base),
             "salt_file": base / "keys" / "redaction.salt",
+            "ticket_key_file": base / "keys" / "tickets.ed25519",
             "redis_url": os.environ.get("AGENTGOV_REDIS_URL") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 
 Category = Literal["secret", "pii", "injection", "shell", "session"]
 """What a finding is about. ``shell`` findings come from the command analyzer (:mod:`agentgov.policy.detect.shell`)
@@ -29,6 +29,23 @@ class Hit:
     end: int
     detail: str = ""
     """One line saying why, for people reading the decision (empty: the kind says it)."""
+
+
+MAX_HITS: Final = 256
+"""Hits one detector reports in one string; past it the detector stops and reports :func:`truncated`."""
+MAX_CANDIDATES: Final = 512
+"""Candidates (token runs, numbers, ``@`` signs, credential names …) one detector examines in one string."""
+
+
+def truncated(category: Category, at: int, length: int, why: str) -> Hit:
+    """The hit a detector reports when a bound stopped it at ``at`` of a string of ``length`` characters.
+
+    A secret detector's covers the unread rest (``at`` to the end), so redaction removes it: text nobody
+    looked at may hold a credential. Other categories' hits are empty spans at the end of the string (as the
+    injection detector's own), so they never overlap a value that redaction removes.
+    """
+    start = at if category == "secret" else length
+    return Hit("truncated", 60, start, length, f"{why}; the rest of the text was not scanned for {category} data")
 
 
 class Detector(Protocol):
@@ -68,6 +85,9 @@ class RegexDetector:
             for m in pattern.finditer(text):
                 g = 1 if m.re.groups else 0
                 if m.start(g) < m.end(g):
+                    if len(hits) >= MAX_HITS:
+                        hits.append(truncated(self.category, m.start(g), len(text), f"over {MAX_HITS} matches"))
+                        return hits
                     hits.append(Hit(kind, severity, m.start(g), m.end(g)))
         return hits
 

@@ -60,6 +60,7 @@ from agentgov.policy.detect.injection_context import Rule
 from agentgov.policy.detect.injection_gates import FOLLOW_ANCHORS, GATES
 from agentgov.policy.detect.injection_hidden import (
     HIDDEN_CHARS,
+    RunMap,
     decode_payloads,
     hidden_char_hits,
     hidden_regions,
@@ -70,7 +71,7 @@ from agentgov.policy.detect.injection_hidden import (
     suspicious,
     unstrip,
 )
-from agentgov.policy.detect.injection_lang import MAX_FOREIGN, foreign_hits, latin_hint, other_script
+from agentgov.policy.detect.injection_lang import LATIN_HINTS, MAX_FOREIGN, foreign_hits, latin_hint, other_script
 from agentgov.policy.detect.injection_rules import INSTRUCTION_RULES
 from agentgov.policy.detect.injection_rules_agent import AGENT_RULES, JAILBREAK_RULES
 
@@ -81,9 +82,9 @@ MAX_CHARS: Final = 262_144
 _MAX_WINDOWS = 600  # rule searches per text, all anchors together
 _MAX_INNER_WINDOWS = 60  # the same for a decoded payload or a passage read without its invisible characters
 _HIDDEN_MARGIN = 300  # characters around an invisible character read again without it
-_MAX_HIDDEN_SPOTS = 4_096
+_MAX_HIDDEN_SPOTS = 1_024
 _MAX_HIDDEN_SPANS = 8
-_MAX_GATES = 6_000  # anchor occurrences looked at per text
+_MAX_GATES = 2_000  # anchor occurrences looked at per text
 _GATE_REACH = 200  # characters after an anchor a gate or follow pattern may read
 _MAX_PER_RULE = 24  # matches judged per rule and text
 _MIN_CHARS = 8  # nothing shorter can hold an injection worth reporting
@@ -103,6 +104,9 @@ _DECODE_ASK: Final = re.compile(
 )
 """The text asks for an encoded run to be decoded (near the run): readable prose in it then counts for more."""
 _RARE_ENCODINGS: Final = frozenset({"binary", "Morse code"})
+_NO_HINTS: Final = frozenset(LATIN_HINTS)
+_SHARED_STEMS: Final = (("ignor", "ignor"), ("passw", "password"), ("passw", "passwort"))
+"""(anchor, other-language stem) pairs: the stem contains the anchor, so when the anchor is missing so is the stem."""
 """Encodings that ordinary data does not use for prose; base64 and hex are everyday transport encodings."""
 
 
@@ -194,6 +198,7 @@ class InjectionDetector:
             for a in rule.anchors:
                 by_anchor.setdefault(a, []).append(rule)
         self._anchors = tuple(_Anchor(a, rs) for a, rs in sorted(by_anchor.items()))
+        self._needles = tuple((a.needle, a.char, a) for a in self._anchors)
 
     def scan(self, text: str, key: str | None) -> list[Hit]:
         """Injection spans in ``text`` (``key``, the argument name, is not used: every string is judged alike)."""
@@ -205,17 +210,16 @@ class InjectionDetector:
             text = text[:MAX_CHARS]
         ascii_only = text.isascii()
         low = text.lower() if ascii_only else fold(text)
-        present = [a for a in self._anchors if (a.char is None or a.char in low) and a.needle in low]
-        encoded = may_be_encoded(text, low)
-        if (
-            ascii_only
-            and not present
-            and not encoded
-            and "<" not in text
-            and "](" not in text
-            and not (len(low) <= _SHORT and latin_hint(low))
-        ):
-            return [_TRUNCATED] if truncated else []  # the common case: nothing any rule could match
+        present = self._present(low)
+        view = RunMap(text)
+        encoded = may_be_encoded(text, low, view)
+        short = len(low) <= _SHORT
+        hint: bool | None = None  # latin_hint(low), worked out at most once and only when asked
+        if ascii_only and not present and not encoded and "<" not in text and "](" not in text:
+            if short:
+                hint = latin_hint(low)
+            if not hint:
+                return [_TRUNCATED] if truncated else []  # the common case: nothing any rule could match
         found = _Found()
         complete = self._words(low, found, present)
         if not ascii_only and (_wide(text) or "\xad" in text) and HIDDEN_CHARS.search(text) is not None:
@@ -223,14 +227,14 @@ class InjectionDetector:
             found.extend("hidden_chars", hidden)
             if suspicious(hidden):
                 self._without_hidden(text, found)
-        scripts = not ascii_only and _wide(text) and other_script(text[:MAX_FOREIGN])
-        short = len(low) <= _SHORT
-        if scripts or "ignor" in found.present or (short and ("passw" in found.present or latin_hint(low))):
-            found.extend("foreign", foreign_hits(text[:MAX_FOREIGN].lower() if scripts else low, scripts=scripts))
+        if not ascii_only and _wide(text) and other_script(text[:MAX_FOREIGN]):
+            found.extend("foreign", foreign_hits(text[:MAX_FOREIGN].lower(), scripts=True))
+        else:
+            self._foreign(low, found, present, short, hint)
         if "<" in text and ("<!--" in text or "style" in low):
             self._hidden_markup(low, found)
         if encoded:
-            self._encoded(text, low, found)
+            self._encoded(text, low, found, view)
         if "](" in text or ("<" in text and "<img" in low):
             found.extend("markdown", markdown_exfil_hits(text, low))
         hits = _finish(found)
@@ -244,15 +248,21 @@ class InjectionDetector:
 
     # -----------------------------------------------------------------------------------------------------
 
-    def _words(self, low: str, found: _Found, present: list[_Anchor], windows: int = _MAX_WINDOWS) -> bool:
-        """Run the wording rules around the ``present`` anchors; False when the work budget ran out."""
+    def _present(self, low: str) -> list[tuple[_Anchor, int]]:
+        """The anchors that occur in ``low``, each with its first occurrence (a ``memchr`` for the anchor's rare
+        character if it has one, then a substring test; ``in`` is cheaper than ``find`` on the many short strings)."""
+        return [(a, low.find(n)) for n, c, a in self._needles if (c is None or c in low) and n in low]
+
+    def _words(self, low: str, found: _Found, present: list[tuple[_Anchor, int]], windows: int = _MAX_WINDOWS) -> bool:
+        """Run the wording rules around the ``present`` anchors (from :meth:`_present`); False when the work budget
+        ran out."""
         n = len(low)
         budget, gates = windows, _MAX_GATES
         seen: set[tuple[str, int]] = set()
-        for anchor in present:
+        for anchor, first in present:
             found.present.add(anchor.needle)
             size = len(anchor.needle)
-            p = low.find(anchor.needle)
+            p = first
             while p >= 0:
                 gates -= 1
                 if gates < 0:
@@ -309,9 +319,27 @@ class InjectionDetector:
             shifted = [r - k for k, r in enumerate(removed)]
             clean_low = fold(clean)
             inner = _Found()
-            self._words(clean_low, inner, [a for a in self._anchors if a.needle in clean_low], _MAX_INNER_WINDOWS)
+            self._words(clean_low, inner, self._present(clean_low), _MAX_INNER_WINDOWS)
             for source, h in inner.hits:
                 found.add(source, _remap(h, shifted, lo))
+
+    @staticmethod
+    def _foreign(low: str, found: _Found, present: list[tuple[_Anchor, int]], short: bool, hint: bool | None) -> None:
+        """Other-language overrides and password questions in text without a non-Latin script: looked for when
+        ``ignor`` or ``passw`` occurs, or (in a short text) another language's hint (``hint``: :func:`latin_hint`
+        of ``low`` when the caller worked it out, else None)."""
+        if not (
+            "ignor" in found.present
+            or (short and ("passw" in found.present or (hint if hint is not None else (hint := latin_hint(low)))))
+        ):
+            return
+        # Stems known to be missing from ``low`` are not searched again: the other languages' hints when
+        # latin_hint said no, and the stems that contain an anchor that is missing.
+        names = {a.needle for a, _ in present}
+        absent = frozenset(stem for anchor, stem in _SHARED_STEMS if anchor not in names)
+        if hint is False:
+            absent |= _NO_HINTS
+        found.extend("foreign", foreign_hits(low, scripts=False, absent=absent))
 
     def _hidden_markup(self, low: str, found: _Found) -> None:
         """Instructions inside HTML comments or invisible elements."""
@@ -325,12 +353,12 @@ class InjectionDetector:
                 Hit("hidden_text", max(90, best), start, end, f"instructions hidden in {what}"),
             )
 
-    def _encoded(self, text: str, low: str, found: _Found) -> None:
+    def _encoded(self, text: str, low: str, found: _Found, view: RunMap) -> None:
         """Encoded runs that decode to an injection (or to readable prose)."""
-        for d in decode_payloads(text, low):
+        for d in decode_payloads(text, low, view):
             inner = _Found()
             decoded_low = fold(d.text)
-            self._words(decoded_low, inner, [a for a in self._anchors if a.needle in decoded_low], _MAX_INNER_WINDOWS)
+            self._words(decoded_low, inner, self._present(decoded_low), _MAX_INNER_WINDOWS)
             best = max((h for _, h in inner.hits), key=lambda h: h.severity, default=None)
             if best is not None and best.severity >= 45:
                 found.add(

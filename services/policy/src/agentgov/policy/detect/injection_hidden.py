@@ -27,7 +27,7 @@ from typing import Final
 
 from agentgov.policy.detect.base import Hit
 
-_MAX_STRIPPED = 4_096
+_MAX_STRIPPED = 1_024
 _MAX_TAG_RUN = 2_048
 _MAX_MARKUP = 200  # images / links / comments looked at per text
 MAX_DECODE: Final = 32
@@ -43,7 +43,9 @@ HIDDEN_CHARS: Final = re.compile(
     "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u180e\u00ad\U000e0000-\U000e007f]"
 )
 
+_COMMENT_MAX = 4_000
 _COMMENT: Final = re.compile(r"<!--(.{1,4000}?)-->", re.DOTALL)
+"""What :func:`_comments` finds (the tests compare the two)."""
 _CSS_HIDDEN: Final = re.compile(
     r"style\s*=\s*[\"'][^\"'>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?"
     r"(?:px|pt|em|rem|%)?\s*(?:;|[\"'])|opacity\s*:\s*0(?:\.0+)?\s*(?:;|[\"'])|color\s*:\s*(?:#fff(?:fff)?|white|"
@@ -68,6 +70,9 @@ _CIPHER_WORDS: Final = ("rot", "caesar", "cipher", "shift", "decod", "decrypt", 
 _CIPHER_TALK: Final = re.compile(
     r"rot-?13|caesar|cipher|shift(?:ed)?\s+(?:of|by)\s+\d|decode|decrypt|encrypted|encoded"
 )
+"""Talk of a cipher: Caesar shifts are tried only then. Searched as :func:`_cipher_talk` (the tests compare)."""
+_CIPHER_LITERALS: Final = ("rot13", "rot-13", "caesar", "cipher", "decode", "decrypt", "encrypted", "encoded")
+_SHIFTED_BY: Final = re.compile(r"shift(?:ed)?\s+(?:of|by)\s+\d")
 
 _MD_IMAGE: Final = re.compile(r"!\[[^\]\n]{0,300}\]\(\s*<?(https?://[^)\s>?{$<%]{1,2048}[?{$<%][^)\s>]{0,2048})")
 _MD_LINK: Final = re.compile(r"\[[^\]\n]{0,300}\]\(\s*<?(https?://[^)\s>?{$<%]{1,2048}[?{$<%][^)\s>]{0,2048})")
@@ -201,11 +206,31 @@ def unstrip(offset: int, shifted: list[int]) -> int:
 def hidden_regions(low: str) -> Iterator[tuple[int, int, str]]:
     """Spans (start, end, what) of HTML comments and CSS-hidden element text."""
     if "<!--" in low:
-        for m in itertools.islice(_COMMENT.finditer(low), _MAX_MARKUP):
-            yield m.start(1), m.end(1), "an HTML comment"
+        for start, end in itertools.islice(_comments(low), _MAX_MARKUP):
+            yield start, end, "an HTML comment"
     if "style" in low:
         for m in itertools.islice(_CSS_HIDDEN.finditer(low), _MAX_MARKUP):
             yield m.start(1), m.end(1), "text styled to be invisible"
+
+
+def _comments(low: str) -> Iterator[tuple[int, int]]:
+    """The bodies of ``_COMMENT.finditer(low)``, in linear time.
+
+    The pattern's lazy body reads up to 4,000 characters from every ``<!--`` looking for ``-->``, so a text of
+    ``<!--`` without one took seconds; here each ``<!--`` reuses the first ``-->`` found after an earlier one.
+    """
+    close = -1
+    p = low.find("<!--")
+    while p >= 0:
+        if close < p + 5:
+            close = low.find("-->", p + 5)
+            if close < 0:
+                return
+        if close - (p + 4) <= _COMMENT_MAX:
+            yield p + 4, close
+            p = low.find("<!--", close + 3)
+        else:
+            p = low.find("<!--", p + 1)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -304,10 +329,21 @@ class _Offsets:
         return self._char
 
 
-def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
+class RunMap:
+    """A text's UTF-8 bytes (``raw``) and the same bytes with every byte that can be part of an encoded run mapped
+    to ``a`` and every other one to a space (``runs``): computed once per text, read by the cheap test and by the
+    decoder. (A plain class: a frozen dataclass costs more to build than the two byte strings on short texts.)"""
+
+    __slots__ = ("raw", "runs")
+
+    def __init__(self, text: str) -> None:
+        self.raw: Final = text.encode("utf-8", "surrogatepass")
+        self.runs: Final = self.raw.translate(_RUN_TABLE)
+
+
+def _candidates(text: str, view: RunMap) -> Iterator[tuple[int, int, str]]:
     """(start, end, kind) of runs worth decoding: long base64/hex runs, spaced hex bytes, spaced binary octets."""
-    raw = text.encode("utf-8", "surrogatepass")
-    runs = raw.translate(_RUN_TABLE)
+    raw, runs = view.raw, view.runs
     # Hex or binary with separators is looked for only when the encoded text has a space in it ("20", "00100000").
     spaced = [
         needle
@@ -339,10 +375,11 @@ def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
             yield offsets.char(start), offsets.char(end), kind
 
 
-def may_be_encoded(text: str, low: str) -> bool:
-    """Cheap test: whether :func:`decode_payloads` could find anything in ``text``."""
-    raw = text.encode("utf-8", "surrogatepass")
-    runs = raw.translate(_RUN_TABLE)
+def may_be_encoded(text: str, low: str, view: RunMap | None = None) -> bool:
+    """Cheap test: whether :func:`decode_payloads` could find anything in ``text`` (``view``: its run map, when
+    the caller has it already)."""
+    view = view or RunMap(text)
+    raw, runs = view.raw, view.runs
     if (
         _LONG_RUN in runs
         or (b" 20 " in raw and b" 65 " in raw and _SPACED_HEX in runs)
@@ -356,6 +393,15 @@ def _morse_cue(text: str, low: str) -> bool:
     return (len(text) <= _CIPHER_MAX or "morse" in low) and " / " in text and (".-" in text or "-." in text)
 
 
+def _cipher_talk(low: str) -> bool:
+    """Whether :data:`_CIPHER_TALK` matches in ``low``: its literal branches as substring tests (a regex of
+    alternatives tries each at every position, about 40 times slower), the one with a gap only after "shift"."""
+    for w in _CIPHER_LITERALS:
+        if w in low:
+            return True
+    return "shift" in low and _SHIFTED_BY.search(low) is not None
+
+
 def _cipher_words(low: str) -> bool:
     for w in _CIPHER_WORDS:  # noqa: SIM110 - a plain loop is about twice as fast as any(generator) on every string
         if w in low:
@@ -363,12 +409,13 @@ def _cipher_words(low: str) -> bool:
     return False
 
 
-def decode_payloads(text: str, low: str) -> list[Decoded]:
-    """Encoded runs in ``text`` that decode to readable prose (at most :data:`MAX_DECODE` tried)."""
+def decode_payloads(text: str, low: str, view: RunMap | None = None) -> list[Decoded]:
+    """Encoded runs in ``text`` that decode to readable prose (at most :data:`MAX_DECODE` tried; ``view``: the
+    text's run map, when the caller has it already)."""
     found: list[Decoded] = []
     if len(text) < _SHORTEST_RUN:
         return found
-    for start, end, kind in _candidates(text):
+    for start, end, kind in _candidates(text, view or RunMap(text)):
         if kind == "run":
             run = text[start:end]
             if len(run) > _MAX_CANDIDATE:
@@ -389,7 +436,7 @@ def decode_payloads(text: str, low: str) -> list[Decoded]:
             decoded = _morse(m.group(0))
             if decoded is not None:
                 found.append(Decoded(m.start(), m.end(), "Morse code", decoded))
-    if len(low) <= _CIPHER_MAX and _cipher_words(low) and _CIPHER_TALK.search(low):
+    if len(low) <= _CIPHER_MAX and _cipher_words(low) and _cipher_talk(low):
         found.extend(_rotations(low))
     return found
 
@@ -404,21 +451,43 @@ def _shift(s: str, k: int) -> str:
 _COMMON: Final = frozenset({"the", "and", "you", "your", "is", "to", "of", "what", "ignore", "instructions", "that"})
 
 
+def _unshifted() -> dict[str, tuple[int, ...]]:
+    index: dict[str, tuple[int, ...]] = {}
+    for k in range(1, 26):
+        for common in sorted(_COMMON):
+            word = _shift(common, 26 - k)
+            index[word] = (*index.get(word, ()), k)
+    return index
+
+
+_UNSHIFTED: Final = _unshifted()
+"""For each word that some shift ``k`` (1-25) turns into a :data:`_COMMON` word, those ``k``."""
+_SEGMENT: Final = re.compile(r"[\"'“‘]([a-z ,.?!']{12,600})[\"'”’]")
+_LOWER_WORD: Final = re.compile(r"[a-z]+")
+
+
 def _rotations(low: str) -> list[Decoded]:
-    """Caesar shifts (ROT13 among them) of quoted or trailing segments that turn into English."""
+    """Caesar shifts (ROT13 among them) of quoted or trailing segments that turn into English.
+
+    A shift maps ``[a-z]+`` words to words one for one, so the common words each shift ``k`` would produce are
+    counted from the segment's own words through :data:`_UNSHIFTED`; only the first shift that reads as English
+    is applied.
+    """
     out: list[Decoded] = []
-    segments = [(m.start(1), m.end(1)) for m in re.finditer(r"[\"'“‘]([a-z ,.?!']{12,600})[\"'”’]", low[:20_000])]
+    segments = [(m.start(1), m.end(1)) for m in _SEGMENT.finditer(low[:20_000])]
     segments = segments or [(0, min(len(low), 2000))]
     for start, end in segments[:8]:
         seg = low[start:end]
-        words = re.findall(r"[a-z]+", seg)
+        words = _LOWER_WORD.findall(seg)
         if len(words) < 3 or sum(w in _COMMON for w in words) >= 2:
             continue
+        hits = [0] * 26
+        for w in words:
+            for k in _UNSHIFTED.get(w, ()):
+                hits[k] += 1
         for k in range(1, 26):
-            shifted = _shift(seg, k)
-            hits = sum(w in _COMMON for w in re.findall(r"[a-z]+", shifted))
-            if hits >= 2 and hits >= len(words) // 6:
-                out.append(Decoded(start, end, f"a Caesar shift of {26 - k}", shifted))
+            if hits[k] >= 2 and hits[k] >= len(words) // 6:
+                out.append(Decoded(start, end, f"a Caesar shift of {26 - k}", _shift(seg, k)))
                 break
     return out
 

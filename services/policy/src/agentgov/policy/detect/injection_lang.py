@@ -20,6 +20,7 @@ from agentgov.policy.detect.base import Hit
 MAX_FOREIGN: Final = 65_536
 _WINDOW: Final = 72
 _MAX_SPOTS: Final = 64
+_MAX_LOOKED: Final = 2_048  # stem occurrences judged per text (past the wording rules' gate bound, which reports it)
 
 # Verb stems: each occurrence opens a window. Latin-script stems are ASCII so that a substring test finds them.
 _VERB_STEMS: Final = (
@@ -84,11 +85,18 @@ _IGNOR: Final = re.compile(r"ignor(?:a|ar|ez|er|iere|ieren|uj)\b|ignore\s+(?:as|
 """The forms of ``ignor…`` that are not English: only these open a window."""
 
 
-def _spots(low: str, stems: tuple[str, ...]) -> list[int]:
+def _spots(low: str, stems: tuple[str, ...], absent: frozenset[str]) -> list[int]:
+    """Where the stems occur (at most ``_MAX_SPOTS``; at most ``_MAX_LOOKED`` occurrences of ``ignor`` judged,
+    since English ``ignore`` is common and only the other languages' forms count). Stems in ``absent`` are known
+    not to occur and are not searched again."""
     spots: list[int] = []
+    looked = 0
     for stem in stems:
+        if stem in absent:
+            continue
         p = low.find(stem)
-        while p >= 0 and len(spots) < _MAX_SPOTS:
+        while p >= 0 and len(spots) < _MAX_SPOTS and looked < _MAX_LOOKED:
+            looked += 1
             if stem != "ignor" or _IGNOR.match(low, p):
                 spots.append(p)
             p = low.find(stem, p + 1)
@@ -106,10 +114,11 @@ def _windows(spots: list[int], n: int) -> list[tuple[int, int]]:
     return out
 
 
-def foreign_hits(low: str, *, scripts: bool) -> list[Hit]:
+def foreign_hits(low: str, *, scripts: bool, absent: frozenset[str] = frozenset()) -> list[Hit]:
     """Other-language overrides and password questions in lowered text (its first :data:`MAX_FOREIGN` characters).
 
     ``scripts``: the text has letters of a non-Latin script (:func:`other_script`), so those stems are looked for.
+    ``absent``: stems the caller already knows ``low`` lacks (each saves a pass over the text).
     """
     head = low[:MAX_FOREIGN]
     verbs: tuple[str, ...]
@@ -122,7 +131,7 @@ def foreign_hits(low: str, *, scripts: bool) -> list[Hit]:
         verbs, secrets = ("ignor",), ()
     hits: list[Hit] = []
     seen: set[int] = set()
-    for lo, hi in _windows(_spots(head, verbs), len(head)):
+    for lo, hi in _windows(_spots(head, verbs, absent), len(head)):
         for m in _PAIR.finditer(head, lo, hi):
             if m.start() in seen or (m.group(0).startswith("ignore") and "instructions" in m.group(0)):
                 continue
@@ -139,7 +148,7 @@ def foreign_hits(low: str, *, scripts: bool) -> list[Hit]:
                     else "tells the model to ignore instructions (in another language)",
                 )
             )
-    for lo, hi in _windows(_spots(head, secrets), len(head)):
+    for lo, hi in _windows(_spots(head, secrets, absent), len(head)):
         for m in _SECRET_ASK.finditer(head, lo, hi):
             if m.start() in seen or _SECRET_BENIGN.search(head, max(0, m.start() - 40), m.end() + 20):
                 continue
@@ -150,7 +159,7 @@ def foreign_hits(low: str, *, scripts: bool) -> list[Hit]:
     return hits[:12]
 
 
-_LATIN_HINTS: Final = (
+LATIN_HINTS: Final = (
     "mot de passe",
     "olvid",
     "oubli",
@@ -167,7 +176,7 @@ _LATIN_HINTS: Final = (
 
 def latin_hint(low: str) -> bool:
     """Whether ``low`` has a Latin-script stem of another language's override or password word (``ignor`` aside)."""
-    for h in _LATIN_HINTS:  # noqa: SIM110 - a plain loop is about twice as fast as any(generator) on every string
+    for h in LATIN_HINTS:  # noqa: SIM110 - a plain loop is about twice as fast as any(generator) on every string
         if h in low:
             return True
     return False

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from agentgov.policy.detect.base import Category, Hit
+from agentgov.policy.detect.base import MAX_CANDIDATES, MAX_HITS, Category, Hit, truncated
 from agentgov.policy.detect.validated import (
     aadhaar_ok,
     bsn_ok,
@@ -119,7 +119,12 @@ class EmailDetector:
         """Every address; not URL credentials, ``git@host:`` remotes or ``icon@2x.png``."""
         hits: list[Hit] = []
         at = text.find("@")
+        budget = MAX_CANDIDATES
         while at > 0:
+            budget -= 1
+            if budget < 0 or len(hits) >= MAX_HITS:
+                hits.append(truncated("pii", at, len(text), "too many @ signs"))
+                return hits
             start = at
             while start > 0 and at - start < 64 and text[start - 1] in _LOCAL:
                 start -= 1
@@ -200,7 +205,10 @@ class NumberDetector:
     def scan(self, text: str, key: str | None) -> list[Hit]:
         """Every confirmed number."""
         hits: list[Hit] = []
-        for m in _NUMBER.finditer(text):
+        for n, m in enumerate(_NUMBER.finditer(text)):
+            if n >= MAX_CANDIDATES or len(hits) >= MAX_HITS:
+                hits.append(truncated("pii", m.start(), len(text), "too many numbers"))
+                return hits
             hit = self._classify(text, m)
             if hit is not None:
                 hits.append(hit)
@@ -348,9 +356,14 @@ class Ipv6Detector:
         """Every address, looked for around each ``:hex:``."""
         hits: list[Hit] = []
         searched = -1
+        budget = MAX_CANDIDATES
         for hint in _IPV6_HINT.finditer(text):
             if hint.start() < searched:
                 continue  # already inside a window searched whole
+            budget -= 1
+            if budget < 0 or len(hits) >= MAX_HITS:
+                hits.append(truncated("pii", hint.start(), len(text), "too many colon groups"))
+                return hits
             lo, searched = max(0, hint.start() - 40, searched), hint.end() + 40
             if text.find("::", lo, searched) < 0 and text.count(":", lo, searched) < 7:
                 continue  # what the window holds can be neither form reported (timestamps, ``a:b:c``)

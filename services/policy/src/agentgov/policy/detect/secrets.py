@@ -55,11 +55,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import re
 from typing import Final
 
-from agentgov.policy.detect.base import Category, Hit
+from agentgov.policy.detect.base import MAX_CANDIDATES, MAX_HITS, Category, Hit, truncated
+from agentgov.policy.detect.secret_fields import CredentialKeyDetector
 from agentgov.policy.detect.secret_values import HEX, REFERENCE, is_placeholder, random_looking
 from agentgov.policy.detect.validated import crc32_base62_ok
 
@@ -180,6 +182,7 @@ class TokenDetector:
         classes = text.encode("ascii", "replace").translate(_TOKEN_CLASS)
         hits: list[Hit] = []
         covered = -1
+        budget = MAX_CANDIDATES
         i = classes.find(_RUN)
         while i >= 0:
             s = classes.rfind(b" ", 0, i) + 1
@@ -187,6 +190,10 @@ class TokenDetector:
             if e < 0:
                 e = len(classes)
             if s >= covered:
+                budget -= 1
+                if budget < 0 or len(hits) >= MAX_HITS:
+                    hits.append(truncated("secret", max(s, covered), len(text), "too many token runs"))
+                    return hits
                 hit = self._classify(text, s, e)
                 if hit is not None:
                     hits.append(hit)
@@ -372,25 +379,39 @@ class ContextDetector:
         """Assignments, URL credentials, ``Bearer``/``Basic`` values and private keys."""
         hits: list[Hit] = []
         if "PRIVATE KEY" in text:
-            hits += [self._pem(text, m) for m in _PEM.finditer(text)]
+            hits += [self._pem(text, m) for m in itertools.islice(_PEM.finditer(text), MAX_HITS)]
         if "PuTTY-User-Key-File" in text:
-            hits += [Hit("private_key", 90, m.start(), m.end(), "PuTTY key") for m in _PUTTY.finditer(text)]
+            found = itertools.islice(_PUTTY.finditer(text), MAX_HITS)
+            hits += [Hit("private_key", 90, m.start(), m.end(), "PuTTY key") for m in found]
+        stop = len(text)  # where a bound stopped the scan (the end when none did)
         if "://" in text:
-            self._urls(text, hits)
+            stop = self._urls(text, hits)
         lowered = text.lower()
         if len(lowered) != len(text):
             lowered = text  # a case mapping changed the length; offsets must stay those of text
         if "bearer" in lowered or "basic" in lowered:
-            self._schemes(text, hits)
+            stop = min(stop, self._schemes(text, hits))
         names: bytes | None = None
+        budget = MAX_CANDIDATES
         for root in _ROOTS:
             i = lowered.find(root)
             if i >= 0 and names is None:
                 names = text.encode().translate(_NAME_CLASS) if text.isascii() else b""
-            while i >= 0:
+            while 0 <= i < stop:
+                budget -= 1
+                if budget < 0:
+                    stop = i
+                    break
                 i = self._assignment(text, names, i, hits)
                 i = lowered.find(root, i)
-        return list({(h.start, h.end): h for h in hits}.values())  # one name can hold two roots (secret_key)
+        unique = list({(h.start, h.end): h for h in hits}.values())  # one name can hold two roots (secret_key)
+        if len(unique) > MAX_HITS:
+            unique.sort(key=lambda h: h.start)
+            stop = min(stop, unique[MAX_HITS].start)
+        if stop < len(text):
+            unique = [h for h in unique if h.start < stop]
+            unique.append(truncated("secret", stop, len(text), "too many credential names, URLs or schemes"))
+        return unique
 
     @staticmethod
     def _pem(text: str, m: re.Match[str]) -> Hit:
@@ -398,9 +419,14 @@ class ContextDetector:
         return Hit("private_key", 90, m.start(), m.end(), detail)
 
     @staticmethod
-    def _urls(text: str, hits: list[Hit]) -> None:
+    def _urls(text: str, hits: list[Hit]) -> int:
+        """URL credentials; where a bound stopped the search (``len(text)`` when none did)."""
         i = text.find("://")
+        budget = MAX_CANDIDATES
         while i >= 0:
+            budget -= 1
+            if budget < 0:
+                return i
             scheme_m = _SCHEME.search(text, max(0, i - 40), i)
             scheme = scheme_m.group(1).lower() if scheme_m else ""
             m = _USERINFO.match(text, i + 1)
@@ -428,10 +454,14 @@ class ContextDetector:
                 if sm is not None:
                     hits.append(Hit("softlayer_key", 80, sm.start(1), sm.end(1), "API key in a SoftLayer URL"))
             i = text.find("://", i + 3)
+        return len(text)
 
     @staticmethod
-    def _schemes(text: str, hits: list[Hit]) -> None:
-        for m in _AUTH_SCHEME.finditer(text):
+    def _schemes(text: str, hits: list[Hit]) -> int:
+        """``Bearer``/``Basic`` values; where a bound stopped the search (``len(text)`` when none did)."""
+        for n, m in enumerate(_AUTH_SCHEME.finditer(text)):
+            if n >= MAX_CANDIDATES:
+                return m.start()
             value = m.group(2)
             if m.group(1).lower() == "bearer":
                 if not is_placeholder(value):
@@ -443,6 +473,7 @@ class ContextDetector:
                 continue
             if ":" in decoded and decoded.isprintable() and not is_placeholder(decoded.split(":", 1)[1]):
                 hits.append(Hit("basic_auth", 70, m.start(2), m.end(2), "base64 of user:password"))
+        return len(text)
 
     @staticmethod
     def _assignment(text: str, names: bytes | None, i: int, hits: list[Hit]) -> int:
@@ -554,37 +585,6 @@ def _value_ok(name: str, op: str, value: str, bare: bool, text: str, at: int) ->
 
 
 CONTEXT: Final = ContextDetector()
-
-# ---------------------------------------------------------------- credential-named arguments
-
-_CREDENTIAL_KEY: Final = re.compile(
-    r"(?:^|_)(?:password|passwd|secret|api_?key|access_token|refresh_token|auth_token|private_key|authorization"
-    r"|client_secret|token)$"
-)
-
-
-class CredentialKeyDetector:
-    """The whole string value of an argument whose key names a credential (``password``, ``api_key`` …)."""
-
-    category: Category = "secret"
-
-    def __init__(self) -> None:
-        self._known: dict[str, bool] = {}
-        """Key names already classified (bounded: cleared when it grows past 4096)."""
-
-    def scan(self, text: str, key: str | None) -> list[Hit]:
-        """One hit covering ``text`` when ``key`` looks like a credential name and the value is not a placeholder."""
-        if not key or not text:
-            return []
-        named = self._known.get(key)
-        if named is None:
-            if len(self._known) > 4096:
-                self._known.clear()
-            named = self._known[key] = _CREDENTIAL_KEY.search(key.lower().replace("-", "_")) is not None
-        if not named or (len(text) > 2 and is_placeholder(text)):
-            return []
-        return [Hit("credential_field", 60, 0, len(text))]
-
 
 SECRET_DETECTORS: Final = (TOKENS, CONTEXT, CredentialKeyDetector())
 """The secret detectors :data:`agentgov.policy.lang.scanner.DEFAULT_SCANNER` runs, in tie order."""

@@ -25,7 +25,7 @@ VARIABLES: Final = {
     "risk": "score: the risk before rules (findings, breadth, target, trust, session; see detect/risk.py)",
     "findings": "list of {category, kind, severity, field}",
     "time": "hour, minute, weekday (0 = Monday), date (YYYY-MM-DD), unix: in the level's time zone",
-    "budget": "known (bool), remaining_usd (double or null)",
+    "budget": "known (bool), remaining_usd (double, or null when unknown or unlimited)",
 }
 
 _ERROR: Final = re.compile(r"ERROR: <input>:(\d+):(\d+): ([^\n]*)")

@@ -54,6 +54,13 @@ class CompiledBundle:
             plan = self._plans[key] = Plan.of(tuple(lv for lv in (self.org, t, a) if lv is not None))
         return plan
 
+    def approvals(self, team: str, agent: str) -> model.Approvals:
+        """The ``approvals`` section that applies to an agent: its own, else its team's, else the bundle's."""
+        for policy in (self.bundle.agents.get(agent), self.bundle.teams.get(team), self.bundle.org):
+            if policy is not None and policy.approvals is not None:
+                return policy.approvals
+        return model.Approvals()
+
     def evaluate(self, inp: EvalInput) -> Evaluation:
         """Decide one action. Pure: the same input gives the same evaluation."""
         plan = self._plan(inp.agent.team, inp.agent.id)

@@ -91,6 +91,8 @@ class BudgetSection:
             out.append(MatchedRule(id="budget.estimate_over", effect="review", reason=why, scope=self.scope))
         if s.deny_below_micros is None:
             return
+        if inp.budget is not None and inp.budget.unlimited:
+            return
         left = inp.budget.remaining_usd_micros if inp.budget is not None else None
         if left is None:
             if s.when_unknown != "allow":

@@ -29,9 +29,11 @@ class AgentFacts:
 
 @dataclass(frozen=True, slots=True)
 class BudgetView:
-    """What the budget service says is left for an agent; ``remaining_usd_micros`` None = not known."""
+    """What the budget ledger says is left for an agent: ``remaining_usd_micros`` (the least left over its
+    limited scopes and windows), or None = not known; ``unlimited`` = known, and no limit applies to it."""
 
     remaining_usd_micros: int | None = None
+    unlimited: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,22 @@ class Risk:
 
 
 @dataclass(frozen=True, slots=True)
+class Approvals:
+    """The ``approvals`` section: how long a review may wait for an approver, and the verdict after that."""
+
+    timeout_s: int = 900
+    fallback: Literal["allow", "deny"] = "deny"
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """The ``anomaly`` section: thresholds the anomaly service reads from the bundle itself (the policy only
+    validates them). ``values`` maps ``key`` or ``part.key`` to what was written (durations in seconds)."""
+
+    values: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One ``rules`` entry; ``when`` is CEL source (None = always)."""
 
@@ -154,6 +170,8 @@ class Policy:
     rate_limits: tuple[RateLimit, ...] = ()
     budget: Budget | None = None
     rules: tuple[Rule, ...] = ()
+    approvals: Approvals | None = None
+    anomaly: Anomaly | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,12 @@ it could read; a section with an error still yields its other parts, so one run 
 
 from __future__ import annotations
 
-from typing import Final, cast
+from typing import Final, Literal, cast
 
 from agentgov.policy.lang import model
 from agentgov.policy.lang.celexpr import CelProblem, compile_when
 from agentgov.policy.lang.globs import GlobError, glob_regex
+from agentgov.policy.lang.parse_anomaly import read_anomaly
 from agentgov.policy.lang.parse_base import VERDICTS, SectionReader, hint
 from agentgov.policy.lang.schedule import ScheduleError, Window, parse_days, parse_hours
 from agentgov.policy.lang.source import Node
@@ -28,8 +29,12 @@ LEVEL_KEYS: Final = (
     "rate_limits",
     "budget",
     "rules",
+    "approvals",
+    "anomaly",
 )
 _NOT_REDACT: Final = ("allow", "review", "deny")
+MAX_APPROVAL_TIMEOUT_S: Final = 86_400
+"""The longest an approval may stay pending (a day): policy replicas remember grants and their use that long."""
 
 
 class LevelReader(SectionReader):
@@ -50,6 +55,8 @@ class LevelReader(SectionReader):
             "rate_limits": self.rate_limits,
             "budget": self.budget,
             "rules": self.rules,
+            "approvals": self.approvals,
+            "anomaly": self.anomaly,
         }
         values = {k: rd[k](node) for k, node in get.items()}
         return model.Policy(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
@@ -258,6 +265,27 @@ class LevelReader(SectionReader):
             else "allow"
         )
         return model.Budget(micros.get(keys[0]), micros.get(keys[1]), cast(model.Default, unknown or "allow"))
+
+    def approvals(self, node: Node) -> model.Approvals | None:
+        """``approvals: {timeout_s, fallback}`` (15 minutes and deny unless given)."""
+        m = self.r.mapping(node, self._w("approvals"), ("timeout_s", "fallback"))
+        if m is None:
+            return None
+        timeout = (
+            self.r.integer(m["timeout_s"][1], self._w("approvals.timeout_s"), 1, MAX_APPROVAL_TIMEOUT_S)
+            if "timeout_s" in m
+            else None
+        )
+        fallback = (
+            self.r.choice(m["fallback"][1], self._w("approvals.fallback"), ("allow", "deny"))
+            if "fallback" in m
+            else None
+        )
+        return model.Approvals(timeout or 900, cast(Literal["allow", "deny"], fallback or "deny"))
+
+    def anomaly(self, node: Node) -> model.Anomaly | None:
+        """``anomaly: {...}``: the anomaly service's thresholds (see :mod:`.parse_anomaly`)."""
+        return read_anomaly(self, node)
 
     def rules(self, node: Node) -> tuple[model.Rule, ...] | None:
         """``rules: [{id, when, effect, reason, match, risk}]``."""

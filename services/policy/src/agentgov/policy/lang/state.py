@@ -178,5 +178,6 @@ class State:
             ]
         if name == "budget":
             left = inp.budget.remaining_usd_micros if inp.budget is not None else None
-            return {"known": left is not None, "remaining_usd": None if left is None else left / _MICROS}
+            known = left is not None or (inp.budget is not None and inp.budget.unlimited)
+            return {"known": known, "remaining_usd": None if left is None else left / _MICROS}
         raise KeyError(name)  # unreachable: compile_when rejects unknown variables

@@ -1,0 +1,20 @@
+"""``python -m agentgov.anomaly``: run the anomaly service with settings from the environment."""
+
+import asyncio
+import logging
+
+from agentgov.anomaly.service import serve
+from agentgov.anomaly.settings import AnomalySettings
+from agentgov.streaming import home
+from agentgov.streaming.lifecycle import run_until_stopped
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+settings = AnomalySettings.from_env()
+runtime = home.resolve()
+
+
+async def _main(stop: asyncio.Event) -> None:
+    await serve(settings, runtime, stop)
+
+
+asyncio.run(run_until_stopped(_main))

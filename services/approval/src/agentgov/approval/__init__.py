@@ -1,0 +1,1 @@
+"""agentgov approval service: approval requests from review verdicts, expiry, notifiers and the approval history."""
