@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from agentgov.streaming.home import Runtime
     from agentgov.streaming.producer import ChainedProducer
 
-EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
-
 APPROVALS_HELP = """\
 Approval requests: a review verdict becomes an ApprovalRequested (appended by `agentgov run approval`),
 bound to the hash of the exact action. `approve` / `deny` sign the answer with your operator key, which
@@ -212,7 +210,7 @@ async def resolve_approval(
     from agentgov.contracts.ids import uuid7
     from agentgov.identity.operators import TrustStore
     from agentgov.streaming.errors import PublishError
-    from agentgov.streaming.producer import ChainedProducer
+    from agentgov.streaming.producer import EXPECTED_LAST_SUBJECT_SEQ, ChainedProducer
 
     identity = identity or local_operator()
     trust = TrustStore.load(identity.trust_path)

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from agentgov.policy.cases import SuiteResult
     from agentgov.streaming.home import Runtime
 
-EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
-
 POLICY_HELP = """\
 Policy bundles are YAML files (apiVersion: agentgov/v1; reference: services/policy/docs/language.md).
 
@@ -240,6 +238,7 @@ async def publish_bundle(
     from agentgov.identity.operators import Scope
     from agentgov.policy.lang import compile_bundle, load_bundle
     from agentgov.streaming.errors import PublishError
+    from agentgov.streaming.producer import EXPECTED_LAST_SUBJECT_SEQ
 
     source = await asyncio.to_thread(path.read_text, "utf-8")
     compiled = compile_bundle(load_bundle(source, str(path)))

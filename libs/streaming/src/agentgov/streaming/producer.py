@@ -34,7 +34,66 @@ from agentgov.contracts.streams import MAX_EVENT_BYTES
 from agentgov.streaming.errors import ProducerBrokenError, PublishError
 
 MSG_ID = "Nats-Msg-Id"
+EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 SOFTWARE = "agentgov/0.1"
+
+
+async def append_retrying(
+    js: JetStreamContext,
+    subject: str,
+    payload: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float = 5.0,
+    retries: int = 3,
+    stream: str | None = None,
+    first: BaseException | None = None,
+) -> PubAck:
+    """Publish ``payload`` until JetStream acknowledges it, re-sending the same bytes and the same headers.
+
+    ``headers`` must carry a ``Nats-Msg-Id``: JetStream drops a copy whose id it already stored (the ack then
+    says ``duplicate``), so a retry after a lost ack never stores twice. A compare-and-set header such as
+    ``Nats-Expected-Last-Subject-Sequence`` is sent again with every copy; nats-server checks it before the
+    message id, so a retry whose first copy landed is refused as "wrong last sequence": then the subject's
+    last message is read, and if it is this payload the append succeeded (the ack returned says
+    ``duplicate``). ``first`` is the failure of an attempt the caller already made (then only the
+    ``retries`` follow). A timeout or a 503 (JetStream not ready) is retried with backoff; any other API
+    error, or the last failure, is raised.
+    """
+    if MSG_ID not in headers:
+        raise ValueError("append_retrying needs a Nats-Msg-Id header")
+    last = first
+    for attempt in range(retries + (first is None)):
+        if last is not None:
+            if isinstance(last, APIError) and not _retryable(last):
+                break
+            await asyncio.sleep(min(0.05 * 2 ** (attempt - (first is None)), 1.0))
+        try:
+            return await js.publish(subject, payload, timeout=timeout, stream=stream, headers=headers)
+        except (TimeoutError, NatsTimeoutError, APIError) as exc:
+            if last is not None and isinstance(exc, APIError) and exc.err_code == WRONG_LAST_SEQUENCE:
+                landed = await _landed_before(js, subject, payload, stream)
+                if landed is not None:
+                    return landed
+            last = exc
+    assert last is not None
+    raise last
+
+
+WRONG_LAST_SEQUENCE = 10071
+"""JetStream's err_code for a refused ``Nats-Expected-Last-Subject-Sequence``."""
+
+
+async def _landed_before(js: JetStreamContext, subject: str, payload: bytes, stream: str | None) -> PubAck | None:
+    """The ack an earlier copy of ``payload`` would have had, if it is the last message on ``subject``."""
+    try:
+        name = stream or await js.find_stream_name_by_subject(subject)
+        stored = await js.get_msg(name, subject=subject)
+    except (TimeoutError, NatsTimeoutError, APIError):
+        return None
+    if stored.data != payload or stored.seq is None:
+        return None
+    return PubAck(stream=name, seq=stored.seq, duplicate=True)
 
 
 @dataclass(slots=True)
@@ -43,6 +102,7 @@ class _InFlight:
     sealed: Sealed
     msg_id: str
     future: asyncio.Future[PubAck]
+    headers: dict[str, str] = field(default_factory=dict)
     ack: PubAck | None = None
     error: BaseException | None = None
     settling: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -126,28 +186,29 @@ class ChainedProducer:
         """Append ``event`` unless a message with ``msg_id`` is already in the stream's duplicate window.
 
         The append is synchronous under the chain lock: the chain advances only when JetStream stores the
-        event. When the ack says ``duplicate``, nothing was stored and the chain stays where it was, so a
-        de-duplicated retry never leaves a hole; ``ack.seq`` is then the sequence of the message stored
-        first. Slower than :meth:`publish` (no pipelining while it waits): use it for retries, and for
-        compare-and-set appends (``headers`` such as ``Nats-Expected-Last-Subject-Sequence``); a rejected
-        compare-and-set raises :class:`~agentgov.streaming.errors.PublishError` and leaves the chain as it was.
+        event. When the ack says ``duplicate`` and the stored message is another one, nothing was stored and
+        the chain stays where it was, so a de-duplicated append never leaves a hole; ``ack.seq`` is then the
+        sequence of the message stored first. When the stored message is this event (a retry whose first copy
+        landed but whose ack was lost), the chain advances. Slower than :meth:`publish` (no pipelining while
+        it waits): use it for retries, and for compare-and-set appends (``headers`` such as
+        ``Nats-Expected-Last-Subject-Sequence``); a rejected compare-and-set raises
+        :class:`~agentgov.streaming.errors.PublishError` and leaves the chain as it was.
         """
         async with self._lock:
             if self._broken:
                 raise ProducerBrokenError(subject, self._broken)
             sealed = self._chain.seal(event, subject=subject)
-            entry = _InFlight(subject, sealed, msg_id, asyncio.get_running_loop().create_future())
+            all_headers = {**(headers or {}), MSG_ID: msg_id}
+            entry = _InFlight(subject, sealed, msg_id, asyncio.get_running_loop().create_future(), all_headers)
             try:
-                ack = await self._js.publish(
-                    subject, sealed.payload, timeout=self._ack_timeout, headers={**(headers or {}), MSG_ID: msg_id}
-                )
+                ack = await self._js.publish(subject, sealed.payload, timeout=self._ack_timeout, headers=all_headers)
             except APIError as exc:
                 if not _retryable(exc):
                     raise PublishError(subject, f"rejected by the stream: {exc.description or exc}") from exc
                 ack = await self._retry(entry, exc)
             except (TimeoutError, NatsTimeoutError) as first:
                 ack = await self._retry(entry, first)
-            if not ack.duplicate:
+            if not ack.duplicate or await self._stored_is(ack, sealed):
                 self._chain.advance(sealed)
             return ack
 
@@ -207,9 +268,25 @@ class ChainedProducer:
                 entry.ack = await self._wait_ack(entry.future)
             except (TimeoutError, NatsTimeoutError, APIError) as first:
                 entry.ack = await self._retry(entry, first)
-            if entry.ack.duplicate and entry.msg_id != entry.sealed.event.id:
+            caller_id = entry.msg_id != entry.sealed.event.id
+            if entry.ack.duplicate and caller_id and not await self._stored_is(entry.ack, entry.sealed):
                 await self._dropped(entry)
             return entry.ack
+
+    async def _stored_is(self, ack: PubAck, sealed: Sealed) -> bool:
+        """Whether the message a ``duplicate`` ack points at is this very event.
+
+        It is when an earlier copy of a retried append landed and only its ack was lost (a stalled server
+        answers the first copy late): the event is in the stream and the chain must advance past it. It is
+        not when another writer used the same message id first.
+        """
+        if not ack.stream or not ack.seq:
+            return False
+        try:
+            stored = await self._js.get_msg(ack.stream, ack.seq)
+        except (TimeoutError, NatsTimeoutError, APIError):
+            return False
+        return stored.data == sealed.payload
 
     async def _dropped(self, entry: _InFlight) -> None:
         """A caller-chosen msg id that was not new: JetStream did not store the event.
@@ -234,27 +311,20 @@ class ChainedProducer:
         return future.result()
 
     async def _retry(self, entry: _InFlight, first: BaseException) -> PubAck:
-        """Re-send the same bytes with the same Nats-Msg-Id; JetStream drops it if the first one landed."""
-        if isinstance(first, APIError) and not _retryable(first):
-            self._break(entry, first)
-        last: BaseException = first
-        for attempt in range(self._retries):
-            await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
-            try:
-                return await self._js.publish(
-                    entry.subject,
-                    entry.sealed.payload,
-                    timeout=self._ack_timeout,
-                    headers={MSG_ID: entry.msg_id},
-                )
-            except (TimeoutError, NatsTimeoutError) as exc:
-                last = exc
-            except APIError as exc:
-                last = exc
-                if not _retryable(exc):
-                    break
-        self._break(entry, last)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Re-send the same bytes and headers (the same Nats-Msg-Id); JetStream drops it if the first one landed."""
+        try:
+            return await append_retrying(
+                self._js,
+                entry.subject,
+                entry.sealed.payload,
+                entry.headers or {MSG_ID: entry.msg_id},
+                timeout=self._ack_timeout,
+                retries=self._retries,
+                first=first,
+            )
+        except (TimeoutError, NatsTimeoutError, APIError) as exc:
+            self._break(entry, exc)
+            raise AssertionError("unreachable") from exc  # pragma: no cover
 
     def _break(self, entry: _InFlight, exc: BaseException) -> None:
         why = f"event {entry.sealed.event.chain.seq} ({entry.msg_id}) was not acknowledged: {exc or type(exc).__name__}"

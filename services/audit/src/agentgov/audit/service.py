@@ -35,12 +35,11 @@ from agentgov.streaming.connect import connect, drain_or_close
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.keys import load_or_create_key
 from agentgov.streaming.lifecycle import tune_gc
-from agentgov.streaming.producer import ChainedProducer
+from agentgov.streaming.producer import EXPECTED_LAST_SUBJECT_SEQ, MSG_ID, ChainedProducer, append_retrying
 from agentgov.streaming.reader import read_batches
 
 log = logging.getLogger("agentgov.audit")
 
-EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 CAUGHT_UP_S = 0.1
 """Seal early once the stream has been quiet this long, rather than waiting out the full seal interval."""
 
@@ -253,14 +252,17 @@ class AuditService:
             signer=self.producer.producer_id,
             key=self.key,
         )
-        ack = await self.js.publish(
+        # A lost ack is retried with the same message id: JetStream keeps one copy (a busy server once took
+        # over 5 s to answer, and one late ack must not stop the audit service).
+        ack = await append_retrying(
+            self.js,
             subjects.CHECKPOINT,
             sealed.payload,
-            stream=self.settings.checkpoint_stream,
-            headers={
-                "Nats-Msg-Id": f"checkpoint-{self.settings.stream}-{number}",
+            {
+                MSG_ID: f"checkpoint-{self.settings.stream}-{number}",
                 EXPECTED_LAST_SUBJECT_SEQ: str(self._last.stream_seq),
             },
+            stream=self.settings.checkpoint_stream,
         )
         cp = sealed.event
         self._last = _LastCheckpoint(number, sealed.digest.hex(), cp.last_seq, ack.seq)
