@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import nats
 import pytest
+import pytest_asyncio
+from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
 from agentgov.audit.bundle import Selection, export, verify_bundle
@@ -13,8 +17,20 @@ from agentgov.audit.verify import verify_messages
 from agentgov.contracts import subjects
 from agentgov.streaming.reader import last_seq, read_all, read_batches
 from agentgov.testing.chains import decision, spend
+from agentgov.testing.nats import NatsServerFactory
 
 from .conftest import StartAudit, producer
+
+
+@pytest_asyncio.fixture
+async def nc(nats_server_factory: NatsServerFactory) -> AsyncIterator[Client]:
+    """This module's own server: 100k events and their deletion afterwards stay off the session's server,
+    which every other test shares (a server busy with such churn once answered other tests' appends late)."""
+    server = nats_server_factory()
+    assert server.users is not None
+    client = await nats.connect(server.url, **server.users.admin.connect_options())
+    yield client
+    await client.close()
 
 
 @pytest.mark.slow
