@@ -20,7 +20,8 @@ from agentgov.approval.store import open_store
 from agentgov.cli.cmd_approvals import read_approvals, resolve_approval
 from agentgov.cli.operator import OperatorIdentity
 from agentgov.contracts import codec, crypto, subjects
-from agentgov.contracts.events import Action, ApprovalExpired, ApprovalGranted, ApprovalRequested
+from agentgov.contracts.errors import DecodeError
+from agentgov.contracts.events import Action, ApprovalExpired, ApprovalGranted, ApprovalRequested, EventRejected
 from agentgov.contracts.requests import Decision
 from agentgov.sdk import guard
 from agentgov.sdk.errors import TicketMismatch, TicketReplayed
@@ -94,9 +95,14 @@ def runtime(world: Gov) -> Runtime:
 
 
 async def approval_events(world: Gov) -> list[Any]:
-    """Every approval event on GOV, in order."""
+    """Every approval event on GOV, in order (undecodable messages left out)."""
     stored = await read_all(world.js, "GOV")
-    return [codec.decode_event(codec.split(m.data)[0]) for m in stored if m.subject.startswith("gov.approval.")]
+    events = []
+    for m in stored:
+        if m.subject.startswith("gov.approval."):
+            with contextlib.suppress(DecodeError):  # a test's deliberately malformed message
+                events.append(codec.decode_event(codec.split(m.data)[0]))
+    return events
 
 
 def status(book: Any, approval_id: str) -> str:
@@ -256,11 +262,27 @@ async def test_forged_resolutions_change_nothing_anywhere(
             signature=crypto.sign_approval(mallory, aid, record.action_hash, "granted"),
         )
         await gov_world.append(subjects.approval("a1"), forged)
-    await wait_for(lambda: running.svc.health.diagnostics >= 2, 10, "diagnostics")
+    await gov_world.js.publish(subjects.approval("a1"), b"{not an event")
+    await wait_for(lambda: running.svc.health.diagnostics >= 3, 10, "diagnostics")
     await wait_for(lambda: len(replica.svc.projection.approvals.ignored) >= 2, 10, "policy ignored")
     kinds = sorted(x.kind for x in await asyncio.to_thread(running.svc.store.diagnostics))
-    assert kinds == ["forged", "unknown"]
+    assert kinds == ["forged", "malformed", "unknown"]
     assert running.svc.approvals.by_id[d.decision_id].status == "pending"
+    # Each refusal is on the stream once, saying why; a restart with --rebuild appends none of them again.
+    await wait_for(lambda: running.svc.health.rejected == 3, 10, "EventRejected appended")
+    refusals = [e for e in await approval_events(gov_world) if isinstance(e, EventRejected)]
+    assert [(e.reason, e.about) for e in refusals] == [
+        ("forged", d.decision_id),
+        ("unknown_approval", "0190-unknown"),
+        ("malformed", ""),
+    ]
+    assert "is not a trusted operator key" in refusals[0].detail, refusals[0].detail
+    await running.stop()
+    rebuilt = await approval_service(rebuild=True)
+    await wait_for(lambda: rebuilt.svc.health.position >= running.svc.health.position, 10, "rebuilt")
+    assert rebuilt.svc.health.rejected == 0 and rebuilt.svc.health.diagnostics == 3
+    assert len([e for e in await approval_events(gov_world) if isinstance(e, EventRejected)]) == 3
+    assert rebuilt.svc.approvals.by_id[d.decision_id].status == "pending"
     nc = await gov_world.agent("a1")
     again = await ask(nc, "a1", check("a1", gov_world.tokens["a1"], DEPLOY, context={"approval_for": d.decision_id}))
     assert again.verdict == "review" and not again.ticket

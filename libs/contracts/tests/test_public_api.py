@@ -41,6 +41,7 @@ def test_public_api_is_pinned() -> None:
             "Decision",
             "EnvelopeView",
             "Event",
+            "EventRejected",
             "Evidence",
             "InvalidIdError",
             "KnownEvent",

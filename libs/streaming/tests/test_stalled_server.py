@@ -18,11 +18,11 @@ from nats.js.errors import APIError
 
 from agentgov.contracts import codec, crypto, subjects
 from agentgov.contracts.events import AgentPaused
-from agentgov.contracts.streams import CHECKPOINTS
+from agentgov.contracts.streams import CHECKPOINTS, STREAMS
 from agentgov.streaming.producer import EXPECTED_LAST_SUBJECT_SEQ, MSG_ID, ChainedProducer, append_retrying
 from agentgov.streaming.reader import read_all
 from agentgov.streaming.server import EmbeddedNats
-from agentgov.streaming.streams import STREAMS, ensure_streams
+from agentgov.streaming.streams import ensure_streams
 from agentgov.testing.nats import NatsServerFactory
 
 

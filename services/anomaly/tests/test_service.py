@@ -21,7 +21,7 @@ from agentgov.anomaly.store import SnapshotStore
 from agentgov.anomaly.traces import Trace, run, trusted
 from agentgov.contracts import codec, crypto, subjects
 from agentgov.contracts.envelope import Event
-from agentgov.contracts.events import AgentPaused, AgentRegistered, SpendRecorded
+from agentgov.contracts.events import AgentPaused, AgentRegistered, EventRejected, SpendRecorded
 from agentgov.contracts.events_anomaly import AnomalyDetected
 from agentgov.identity.operators import TrustStore
 from agentgov.streaming.producer import ChainedProducer
@@ -163,8 +163,11 @@ async def test_rebuild_replays_everything_and_appends_nothing_new(
     assert again.svc.handler is not None and again.svc.handler.counters.repeats == len(before[0])
 
 
-async def test_bad_events_are_skipped_with_a_count(gov: JetStreamContext, nc: Client, tmp_path: Path) -> None:
-    """Unknown agents, negative spend and undecodable bytes are skipped and counted; the service keeps going."""
+async def test_bad_events_are_refused_on_the_stream_once_and_change_nothing(
+    gov: JetStreamContext, nc: Client, tmp_path: Path
+) -> None:
+    """Unknown agents, negative spend and undecodable bytes change no state; each is counted and recorded as
+    one EventRejected saying why; a crash before the snapshot and a --rebuild append none of them again."""
     t = Trace()
     t.register("coder-1")
     t.decide("ghost", "shell", "ls")
@@ -173,10 +176,27 @@ async def test_bad_events_are_skipped_with_a_count(gov: JetStreamContext, nc: Cl
     await gov.publish("gov.decision.coder-1", b"not a frame")
     svc = Running(nc, tmp_path / "b.db")
     await svc.caught_up(gov)
-    await svc.stop()
+    await svc.crash()
     h = svc.svc.health()
-    assert h.skipped == {"unknown_agent": 1, "usd_micros": 1, "malformed": 1}
+    assert h.skipped == {"unknown_agent": 1, "out_of_range": 1, "malformed": 1} and h.rejected == 3
     assert h.agents == 1 and h.findings == 0
+    stored = await read_all(gov, "GOV")
+    decoded = [codec.decode_event(codec.split(m.data)[0]) for m in stored if m.subject.endswith("._rejected")]
+    refusals = [e for e in decoded if isinstance(e, EventRejected)]
+    assert len(refusals) == len(decoded)
+    assert [(r.reason, r.service, r.agent) for r in refusals] == [
+        ("unknown_agent", "anomaly", None),
+        ("out_of_range", "anomaly", "coder-1"),
+        ("malformed", "anomaly", None),
+    ]
+    by_seq = {m.seq: m.subject for m in stored}
+    assert all(by_seq[r.stream_seq] == r.subject for r in refusals)
+    assert "usd_micros -1 is negative" in refusals[1].detail
+    for rerun in (Running(nc, tmp_path / "b.db"), Running(nc, tmp_path / "b.db", rebuild=True)):
+        await rerun.caught_up(gov)
+        await rerun.stop()
+        assert rerun.svc.health().rejected == 0 and rerun.svc.health().agents == 1
+    assert len([m for m in await read_all(gov, "GOV") if m.subject.endswith("._rejected")]) == 3
 
 
 async def test_only_bundles_of_trusted_operators_set_thresholds(
@@ -197,7 +217,7 @@ async def test_only_bundles_of_trusted_operators_set_thresholds(
     svc = Running(nc, tmp_path / "t.db")
     await svc.caught_up(gov)
     h = svc.svc.health()
-    assert h.skipped == {"signature": 2} and h.findings == 1 and h.paused == ["coder-1"]
+    assert h.skipped == {"untrusted_bundle": 2} and h.findings == 1 and h.paused == ["coder-1"]
     lines = [r.getMessage() for r in caplog.records if "skipped PolicyPublished" in r.getMessage()]
     assert len(lines) == 2 and "does not verify" in lines[0] and "not a trusted operator key" in lines[1]
     assert svc.svc.anomalies.state.bundles["*"].revision == 1
@@ -232,5 +252,5 @@ async def test_a_snapshot_with_a_no_longer_trusted_bundle_is_rebuilt(
     await again.caught_up(gov)
     await again.stop()
     assert any("no longer trusted" in r.getMessage() for r in caplog.records)
-    assert again.svc.anomalies.state.bundles == {} and again.svc.health().skipped == {"signature": 1}
+    assert again.svc.anomalies.state.bundles == {} and again.svc.health().skipped == {"untrusted_bundle": 1}
     assert again.svc.anomalies.state.agents["coder-1"].registered

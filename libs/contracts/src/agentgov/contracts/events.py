@@ -62,6 +62,7 @@ __all__ = [
     "Checkpoint",
     "Claim",
     "DenyCode",
+    "EventRejected",
     "Evidence",
     "KnownEvent",
     "MalformedEvent",
@@ -342,6 +343,26 @@ class MalformedEvent(Event, frozen=True, kw_only=True, tag="MalformedEvent.v1"):
     error: str
 
 
+class EventRejected(Event, frozen=True, kw_only=True, tag="EventRejected.v1"):
+    """A service read an event from the stream and refused it: none of that service's state changed.
+
+    Appended by the service that refused it on ``gov.<service>._rejected`` (approval, anomaly), once per
+    stream sequence. ``reason`` is a short code (``malformed``, ``forged``, ``unknown_approval``,
+    ``unknown_agent``, ``invalid`` …); ``detail`` says what was wrong in words. ``about`` is the id the event
+    referred to (an approval id, a bundle scope) when it has one. Budget refusals are ``SpendRejected``;
+    undecodable bytes are also reported by the audit service as ``MalformedEvent``.
+    """
+
+    service: str
+    stream_seq: int
+    subject: str
+    reason: str
+    detail: str
+    event_type: str = ""
+    event_id: str = ""
+    about: str = ""
+
+
 KnownEvent = (
     ProducerKeyRegistered
     | AgentRegistered
@@ -367,6 +388,7 @@ KnownEvent = (
     | Checkpoint
     | ChainBroken
     | MalformedEvent
+    | EventRejected
 )
 """The tagged union of every event type this build knows."""
 
@@ -395,6 +417,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Checkpoint,
     ChainBroken,
     MalformedEvent,
+    EventRejected,
 )
 
 

@@ -53,6 +53,18 @@ def anomaly(agent: str) -> str:
     return f"gov.anomaly.{check_token('agent', agent)}"
 
 
+REJECTING_SERVICES = ("approval", "anomaly")
+"""The services that append EventRejected, each below its own subject prefix (which its NATS user may write)."""
+
+
+def rejected(service: str) -> str:
+    """``gov.<service>._rejected``: the EventRejected a service appends for events it refused. The leading
+    ``_`` keeps it apart from ``gov.<service>.<agent>`` (an agent id starts with a letter or digit)."""
+    if service not in REJECTING_SERVICES:
+        raise ValueError(f"{service!r} does not append EventRejected (one of {', '.join(REJECTING_SERVICES)})")
+    return f"gov.{service}._rejected"
+
+
 def registry(subject_id: str) -> str:
     """``gov.registry.<id>``: agent registrations and producer keys (the id is the agent or producer)."""
     return f"gov.registry.{check_token('registry', subject_id)}"

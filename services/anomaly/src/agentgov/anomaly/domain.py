@@ -120,16 +120,18 @@ class Anomalies:
     def _policy(self, event: PolicyPublished) -> None:
         why = untrusted_because(self.trust, event)
         if why is not None:
-            raise BadEventError("PolicyPublished", event.id, f"signature: {why}")
+            raise BadEventError("PolicyPublished", event.id, f"signature: {why}", code="untrusted_bundle")
         current = self.state.bundles.get(event.scope)
         if current is not None and event.revision <= current.revision:
-            raise BadEventError("PolicyPublished", event.id, f"revision {event.revision} is not newer")
+            raise BadEventError(
+                "PolicyPublished", event.id, f"revision {event.revision} is not newer", code="stale_revision"
+            )
         if hashlib.sha256(event.source.encode()).hexdigest() != event.sha256:
-            raise BadEventError("PolicyPublished", event.id, "source does not match its sha256")
+            raise BadEventError("PolicyPublished", event.id, "source does not match its sha256", code="bad_bundle")
         try:
             sections = read_bundle(event.source)
         except ConfigError as exc:
-            raise BadEventError("PolicyPublished", event.id, f"anomaly section: {exc}") from None
+            raise BadEventError("PolicyPublished", event.id, f"anomaly section: {exc}", code="bad_bundle") from None
         self.state.bundles[event.scope] = event
         self._sections[event.scope] = sections
         self._configs.clear()
@@ -181,18 +183,18 @@ class Anomalies:
     def _agent(self, event: ActionDecided | SpendRecorded) -> AgentBaseline:
         kind = type(event).__name__
         if not event.agent:
-            raise BadEventError(kind, event.id, "no agent")
+            raise BadEventError(kind, event.id, "no agent", code="no_agent")
         b = self.state.agents.get(event.agent)
         if b is None or not b.registered:
             raise UnknownAgentError(kind, event.id, event.agent)
         if not 0 < event.ts < MAX_TS:
-            raise BadEventError(kind, event.id, f"timestamp {event.ts} is not a time")
+            raise BadEventError(kind, event.id, f"timestamp {event.ts} is not a time", code="bad_timestamp")
         return b
 
     def _decision(self, event: ActionDecided) -> list[Finding]:
         b = self._agent(event)
         if not 0 <= event.risk <= 100:
-            raise BadEventError("ActionDecided", event.id, f"risk {event.risk} is outside 0-100")
+            raise BadEventError("ActionDecided", event.id, f"risk {event.risk} is outside 0-100", code="out_of_range")
         if event.code == "agent_paused":
             return []  # denied because it is paused: not behaviour to learn from
         if event.verdict == "review" and event.approval_id is not None:
@@ -260,9 +262,13 @@ class Anomalies:
         b = self._agent(event)
         tokens = (event.input_tokens, event.output_tokens, event.cached_tokens, event.reasoning_tokens)
         if not 0 <= event.usd_micros <= MAX_SPEND_MICROS:
-            raise BadEventError("SpendRecorded", event.id, f"usd_micros {event.usd_micros} is negative or absurd")
+            raise BadEventError(
+                "SpendRecorded", event.id, f"usd_micros {event.usd_micros} is negative or absurd", code="out_of_range"
+            )
         if any(not 0 <= t <= MAX_TOKENS for t in tokens):
-            raise BadEventError("SpendRecorded", event.id, f"token counts {tokens} are negative or absurd")
+            raise BadEventError(
+                "SpendRecorded", event.id, f"token counts {tokens} are negative or absurd", code="out_of_range"
+            )
         cfg, _ = self.config(b)
         now = b.tick(event.ts)
         b.events += 1

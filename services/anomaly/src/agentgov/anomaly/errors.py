@@ -19,12 +19,14 @@ class AnomalyError(Exception):
 
 
 class BadEventError(AnomalyError):
-    """The event is skipped and changes no state: ``event_type`` and ``event_id`` name it, ``why`` says why."""
+    """The event is skipped and changes no state: ``event_type`` and ``event_id`` name it, ``why`` says why
+    in words and ``code`` in one token (the EventRejected ``reason``: ``out_of_range``, ``bad_bundle`` …)."""
 
-    def __init__(self, event_type: str, event_id: str, why: str) -> None:
+    def __init__(self, event_type: str, event_id: str, why: str, *, code: str = "invalid") -> None:
         self.event_type = event_type
         self.event_id = event_id
         self.why = why
+        self.code = code
         super().__init__(f"skipped {event_type} {event_id or '(no id)'}: {why}")
 
 
@@ -33,7 +35,7 @@ class UnknownAgentError(BadEventError):
 
     def __init__(self, event_type: str, event_id: str, agent: str) -> None:
         self.agent = agent
-        super().__init__(event_type, event_id, f"unknown agent {agent!r}")
+        super().__init__(event_type, event_id, f"unknown agent {agent!r}", code="unknown_agent")
 
 
 class SnapshotError(AnomalyError):

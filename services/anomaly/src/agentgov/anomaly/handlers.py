@@ -34,6 +34,26 @@ Publish = Callable[[str, Event, str], Awaitable[bool]]
 """``publish(subject, event, msg_id)`` appends once; True when stored, False when it was a duplicate."""
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A stored message the projection refused (it changed no state), for an EventRejected."""
+
+    msg: StoredMsg
+    reason: str
+    detail: str
+    event_type: str = ""
+    event_id: str = ""
+    agent: str | None = None
+
+
+Reject = Callable[[Refusal], Awaitable[None]]
+"""``reject(refusal)`` records the refusal on the stream (once per stream sequence)."""
+
+
+async def _no_record(_: Refusal) -> None:
+    return None
+
+
 @dataclass(slots=True)
 class Emitted:
     """Ids of AnomalyDetected (and the anomaly ids of AgentPaused) already on the stream."""
@@ -65,9 +85,18 @@ class Counters:
 class Handler:
     """Applies stored messages in order and appends what they raise."""
 
-    def __init__(self, anomalies: Anomalies, publish: Publish, emitted: Emitted, *, max_skew_s: float) -> None:
+    def __init__(
+        self,
+        anomalies: Anomalies,
+        publish: Publish,
+        emitted: Emitted,
+        *,
+        max_skew_s: float,
+        reject: Reject = _no_record,
+    ) -> None:
         self.anomalies = anomalies
         self.publish = publish
+        self.reject = reject
         self.emitted = emitted
         self.max_skew_ns = int(max_skew_s * 1e9)
         self.counters = Counters()
@@ -86,17 +115,20 @@ class Handler:
         except DecodeError as exc:
             self.counters.malformed += 1
             self._skip("malformed", f"skipped malformed message at stream seq {msg.seq} ({msg.subject}): {exc}")
+            await self.reject(Refusal(msg, "malformed", f"not an event: {exc}"))
             self.anomalies.state.position = max(self.anomalies.state.position, msg.seq)
             return
         try:
             skew = abs(event.ts - msg.ts) if msg.ts else 0
             if isinstance(event, ActionDecided | SpendRecorded) and skew > self.max_skew_ns:
-                raise BadEventError(type(event).__name__, event.id, f"its ts is {skew / 1e9:.0f} s from its store time")
+                why = f"its ts is {skew / 1e9:.0f} s from its store time"
+                raise BadEventError(type(event).__name__, event.id, why, code="clock_skew")
             findings = self.anomalies.observe(event, msg.seq)
         except BadEventError as exc:
+            self._skip(exc.code, f"{exc} (stream seq {msg.seq})")
+            known = None if isinstance(exc, UnknownAgentError) else event.agent
+            await self.reject(Refusal(msg, exc.code, exc.why, exc.event_type, exc.event_id, known))
             self.anomalies.state.position = max(self.anomalies.state.position, msg.seq)
-            reason = "unknown_agent" if isinstance(exc, UnknownAgentError) else exc.why.split(" ")[0].rstrip(":")
-            self._skip(reason, f"{exc} (stream seq {msg.seq})")
             return
         self.counters.applied += 1
         for f in findings:

@@ -23,7 +23,7 @@ from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
 from agentgov.anomaly.domain import Anomalies
-from agentgov.anomaly.handlers import Handler
+from agentgov.anomaly.handlers import Handler, Refusal
 from agentgov.anomaly.settings import AnomalySettings
 from agentgov.anomaly.store import SnapshotStore, already_emitted
 from agentgov.contracts.envelope import Event
@@ -33,6 +33,7 @@ from agentgov.streaming.home import Runtime
 from agentgov.streaming.lifecycle import tune_gc
 from agentgov.streaming.producer import ChainedProducer
 from agentgov.streaming.reader import last_seq, read_batches
+from agentgov.streaming.rejections import Rejections
 
 log = logging.getLogger("agentgov.anomaly")
 
@@ -51,6 +52,9 @@ class Health:
     pauses: int = 0
     repeats: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    """Refused events by reason (each also an EventRejected on ``gov.anomaly._rejected``)."""
+    rejected: int = 0
+    """EventRejected appended by this run (refusals already on the stream are not counted again)."""
     caught_up: bool = False
     started: float = field(default_factory=time.time)
 
@@ -71,6 +75,7 @@ class AnomalyService:
         self.anomalies = Anomalies(trust=self.trust)
         self.handler: Handler | None = None
         self.caught_up = asyncio.Event()
+        self.rejections = Rejections("anomaly", settings.stream)
         self._snapshot_position = 0
 
     def health(self) -> Health:
@@ -88,12 +93,25 @@ class AnomalyService:
             pauses=c.pauses if c else 0,
             repeats=c.repeats if c else 0,
             skipped=dict(c.skipped) if c else {},
+            rejected=self.rejections.appended,
             caught_up=self.caught_up.is_set(),
         )
 
     async def _publish(self, subject: str, event: Event, msg_id: str) -> bool:
         ack = await self.producer.publish_once(subject, event, msg_id=msg_id)
         return not ack.duplicate
+
+    async def _reject(self, r: Refusal) -> None:
+        await self.rejections.append(
+            self.producer,
+            stream_seq=r.msg.seq,
+            subject=r.msg.subject,
+            reason=r.reason,
+            detail=r.detail,
+            event_type=r.event_type,
+            event_id=r.event_id,
+            agent=r.agent,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Resume, then follow the stream until ``stop`` is set; the snapshot is saved on the way out."""
@@ -109,8 +127,11 @@ class AnomalyService:
         start = self.anomalies.state.position + 1
         self._snapshot_position = start - 1
         emitted = await already_emitted(self.js, self.settings.stream, start)
+        await self.rejections.load(self.js)
         await self.producer.register()
-        self.handler = Handler(self.anomalies, self._publish, emitted, max_skew_s=self.settings.max_skew_s)
+        self.handler = Handler(
+            self.anomalies, self._publish, emitted, max_skew_s=self.settings.max_skew_s, reject=self._reject
+        )
         target = await last_seq(self.js, self.settings.stream)
         if target < start:
             self.caught_up.set()

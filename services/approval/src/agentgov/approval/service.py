@@ -9,6 +9,11 @@ stays quiet), and then, **once caught up** with the stream, append:
 - an ApprovalRequested (``Nats-Msg-Id`` ``approval:<id>``) for each review not requested yet;
 - an ApprovalExpired (``approval-expired:<id>``) for each requested approval still pending past its expiry.
 
+An event it refuses (undecodable, forged or untrusted resolution, one for an approval never requested, a
+resolution after another won) changes nothing and is reported as an EventRejected on
+``gov.approval._rejected`` (:class:`~agentgov.streaming.rejections.Rejections`), appended before the batch's
+position commits, so it is recorded exactly once.
+
 Appends are not applied when written: they come back through the consumer like anyone else's, so the
 stream order alone decides (a grant stored before the expiry wins, and the expiry is then a ``late``
 diagnostic). A kill at any point loses nothing and applies nothing twice: the position commits with the
@@ -29,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
-from agentgov.approval.domain import ApprovalRecord, Approvals, Changes
+from agentgov.approval.domain import ApprovalRecord, Approvals, Changes, Diagnostic
 from agentgov.approval.handlers import (
     Handler,
     expired_event,
@@ -49,6 +54,7 @@ from agentgov.streaming.errors import StreamingError
 from agentgov.streaming.home import Runtime
 from agentgov.streaming.producer import ChainedProducer
 from agentgov.streaming.reader import StoredMsg
+from agentgov.streaming.rejections import Rejections
 
 log = logging.getLogger("agentgov.approval")
 
@@ -67,6 +73,8 @@ class Health:
     requested: int = 0
     expired: int = 0
     diagnostics: int = 0
+    rejected: int = 0
+    """EventRejected appended by this run (refusals already on the stream are not counted again)."""
     notify: NotifyStats = field(default_factory=NotifyStats)
 
 
@@ -97,6 +105,7 @@ class ApprovalService:
         self._producer: ChainedProducer | None = None
         self._requesting: set[str] = set()
         self._expiring: set[str] = set()
+        self.rejections = Rejections("approval")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Load the history, follow the stream and append until ``stop`` is set."""
@@ -109,6 +118,7 @@ class ApprovalService:
         records = await asyncio.to_thread(self.store.load, since)
         self.approvals.by_id.update({r.approval_id: r for r in records})
         self.health.position = position
+        await self.rejections.load(self.js)
         self.notifier.start()
         stream = follow(self.js, start_seq=position + 1, idle_every=self.settings.tick_s)
         log.info("approval service following GOV from seq %d (%d approvals loaded)", position + 1, len(records))
@@ -130,6 +140,10 @@ class ApprovalService:
             self.handler.apply(m, changes)
         if msgs:
             last = msgs[-1].seq
+            if changes.diagnostics:
+                subject_of = {m.seq: m.subject for m in msgs}
+                for d in changes.diagnostics:
+                    await self._reject(d, subject_of.get(d.stream_seq, ""))
             rows = list(changes.rows.values())
             await asyncio.to_thread(self.store.apply, StoreBatch(last, rows, changes.diagnostics))
             self.health.position = last
@@ -178,6 +192,29 @@ class ApprovalService:
             else:
                 self.health.expired += 1
 
+    async def _reject(self, d: Diagnostic, subject: str, attempts: int = 5) -> None:
+        """Append the EventRejected of ``d``; after ``attempts`` failures the error stops the service (a
+        restart resumes before this batch: nothing lost, and what was appended is not appended again)."""
+        for attempt in range(attempts):
+            try:
+                producer = await self._current_producer()
+                stored = await self.rejections.append(
+                    producer,
+                    stream_seq=d.stream_seq,
+                    subject=subject,
+                    reason=REJECT_REASONS[d.kind],
+                    detail=d.detail,
+                    about=d.approval_id,
+                )
+            except StreamingError as exc:
+                if attempt == attempts - 1:
+                    raise
+                log.warning("could not append the refusal of seq %d (retrying): %s", d.stream_seq, exc)
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+                continue
+            self.health.rejected += stored
+            return
+
     async def _current_producer(self) -> ChainedProducer:
         if self._producer is None or self._producer.broken:
             producer = ChainedProducer(self.js, Ed25519PrivateKey.generate(), role="approval")
@@ -186,6 +223,17 @@ class ApprovalService:
             self.health.producer = producer.producer_id
             log.info("approval producer %s registered", producer.producer_id)
         return self._producer
+
+
+REJECT_REASONS: dict[str, str] = {
+    "malformed": "malformed",
+    "invalid": "invalid",
+    "forged": "forged",
+    "unknown": "unknown_approval",
+    "late": "already_resolved",
+    "duplicate": "duplicate",
+}
+"""EventRejected ``reason`` for each diagnostic kind of the approval projection."""
 
 
 def notifier_from(settings: ApprovalSettings) -> Notifier:
