@@ -93,7 +93,8 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     taint: list[str] = []
     """Labels the action adds to its session (empty when denied)."""
     approval_timeout_s: int | None = None
-    """On a review: how long the approval may stay pending (the bundle's ``approvals`` section)."""
+    """On a review: how long the approval may stay pending (the ``approval`` of the review rules that decided
+    it, else the bundle's ``approvals`` section; the strictest when several apply)."""
     approval_fallback: Verdict | None = None
     """On a review: the verdict when nobody resolves the approval in time."""
     approval_id: str | None = None
@@ -154,10 +155,9 @@ def decide(check: CheckAction, world: World, now_ns: int, budget: BudgetView | N
             session_view=world.sessions.view(check.agent, check.session, now_ns) if world.sessions else None,
         )
     )
-    approvals = bundle.approvals(facts.team, facts.id) if ev.verdict == "review" else None
     return Outcome(
-        approval_timeout_s=approvals.timeout_s if approvals else None,
-        approval_fallback=approvals.fallback if approvals else None,
+        approval_timeout_s=ev.approval_timeout_s,
+        approval_fallback=ev.approval_fallback,
         verdict=ev.verdict,
         claim=ev.claim,
         action=ev.action,

@@ -55,11 +55,9 @@ class CompiledBundle:
         return plan
 
     def approvals(self, team: str, agent: str) -> model.Approvals:
-        """The ``approvals`` section that applies to an agent: its own, else its team's, else the bundle's."""
-        for policy in (self.bundle.agents.get(agent), self.bundle.teams.get(team), self.bundle.org):
-            if policy is not None and policy.approvals is not None:
-                return policy.approvals
-        return model.Approvals()
+        """The ``approvals`` section that applies to an agent: its own, else its team's, else the bundle's (else
+        the defaults). A review's own settings are in its :class:`Evaluation` (a review rule may carry some)."""
+        return self._plan(team, agent).approvals
 
     def evaluate(self, inp: EvalInput) -> Evaluation:
         """Decide one action. Pure: the same input gives the same evaluation."""

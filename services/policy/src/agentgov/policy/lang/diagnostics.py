@@ -29,6 +29,7 @@ CODES: Final[dict[str, tuple[str, Severity, str]]] = {
     "AG108": ("duplicate-id", "error", "two rules or two rate limits share an id"),
     "AG109": ("out-of-range", "error", "a number outside its range (risk 0-100, limits >= 1 …)"),
     "AG110": ("bad-scope", "error", "metadata.scope is not '*' or 'org:<id>'"),
+    "AG111": ("misplaced-key", "error", "a key its entry rules out (an approval on a rule that is not review)"),
     # values
     "AG201": ("bad-glob", "error", "a glob that cannot be compiled (an unclosed '[' …)"),
     "AG202": ("bad-path-pattern", "error", "a path glob that is not absolute ('/…', '~/…' or '**…')"),

@@ -4,17 +4,20 @@ Order: scan (secrets and prompt injection always; personal data when a level ask
 personal data when a level redacts or blocks it) → shell analysis for shell actions → session flows → the
 risk score and its parts (:mod:`agentgov.policy.detect.risk`) → every section and rule of every level votes
 → risk thresholds vote → the most restrictive vote wins (deny > review > redact > allow), the bundle
-default when nobody voted → rate-limit charges and the session labels this action adds, unless denied.
+default when nobody voted → on a review, its approval settings (:func:`approval_settings`) → rate-limit
+charges and the session labels this action adds, unless denied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from agentgov.contracts.events import Evidence, MatchedRule, RiskPart, Verdict
 from agentgov.policy.detect import risk as risk_score
 from agentgov.policy.detect import taint
 from agentgov.policy.detect.shell import analyze
+from agentgov.policy.lang import model
 from agentgov.policy.lang.celcache import ContextCache
 from agentgov.policy.lang.inputs import CLAIMS, STRICTNESS, EvalInput, Evaluation, full_id
 from agentgov.policy.lang.levels import Level, ToolSettingC
@@ -37,6 +40,9 @@ class Plan:
     """Finding categories every level that mentions them redacts: they do not raise the risk score."""
     settings: bool
     """Some level has ``tools.settings``."""
+    approvals: model.Approvals
+    """The level-wide ``approvals`` section that applies: the most specific level's, taken whole (else the
+    defaults)."""
 
     @classmethod
     def of(cls, levels: tuple[Level, ...]) -> Plan:
@@ -44,8 +50,14 @@ class Plan:
         secret_modes = {lv.data.secrets for lv in levels if lv.data is not None and lv.data.secrets}
         pii_modes = {lv.data.pii for lv in levels if lv.data is not None and lv.data.pii} - {"ignore"}
         neutral = frozenset(c for c, modes in (("secret", secret_modes), ("pii", pii_modes)) if modes == {"redact"})
+        approvals = next((lv.approvals for lv in reversed(levels) if lv.approvals is not None), model.Approvals())
         return cls(
-            levels, bool(pii_modes), bool(pii_modes & {"redact", "block"}), neutral, any(lv.settings for lv in levels)
+            levels,
+            bool(pii_modes),
+            bool(pii_modes & {"redact", "block"}),
+            neutral,
+            any(lv.settings for lv in levels),
+            approvals,
         )
 
 
@@ -111,6 +123,7 @@ def evaluate(
         verdict = default
         why = f"no rule matched; the bundle default is {default}"
         votes.append(MatchedRule(id="default", effect=default, reason=why, scope="org"))
+    approval = approval_settings(votes, st.rule_approvals, plan.approvals) if verdict == "review" else None
 
     charges: list[RateCharge] = []
     labels: list[str] = []
@@ -147,7 +160,23 @@ def evaluate(
         charges=charges,
         risk_parts=parts,
         taint=labels,
+        approval_timeout_s=approval.timeout_s if approval else None,
+        approval_fallback=approval.fallback if approval else None,
     )
+
+
+def approval_settings(
+    votes: Sequence[MatchedRule], own: Mapping[tuple[str, str], model.Approvals], level_wide: model.Approvals
+) -> model.Approvals:
+    """The approval settings of a review: the strictest over the review votes, each bringing its rule's own
+    ``approval`` (``own``, by scope and id) or else ``level_wide``. Strictest is the shortest timeout and deny
+    over allow, each taken on its own, so no one reason for the review can make another wait longer or fall
+    back to allow."""
+    chosen = [own.get((v.scope, v.id), level_wide) for v in votes if v.effect == "review"]
+    if not chosen:  # no review vote, so no review verdict: nothing waits for an approval
+        return level_wide
+    fallback: model.Fallback = "deny" if any(a.fallback == "deny" for a in chosen) else "allow"
+    return model.Approvals(min(a.timeout_s for a in chosen), fallback)
 
 
 def evidence_detail(f: Finding) -> str:

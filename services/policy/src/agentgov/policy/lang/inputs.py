@@ -10,6 +10,7 @@ import msgspec
 
 from agentgov.contracts.events import Action, Claim, Evidence, MatchedRule, Redaction, RiskPart, Verdict
 from agentgov.policy.detect.taint import SessionView
+from agentgov.policy.lang.model import Fallback
 from agentgov.policy.ratelimit import RateCharge
 
 
@@ -60,7 +61,8 @@ class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
     that failed at run time, ``action`` the sanitized action (secrets always removed) with ``redactions``
     saying what was removed, ``charges`` the rate limits to count (empty when the verdict is deny),
     ``risk_parts`` how ``risk`` was reached, ``taint`` the labels the action adds to its session (empty when
-    denied).
+    denied), and on a review only, ``approval_timeout_s`` and ``approval_fallback``: how long the approval may
+    stay pending and the verdict after that (see :func:`~agentgov.policy.lang.evaluate.approval_settings`).
     """
 
     verdict: Verdict
@@ -75,6 +77,8 @@ class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
     charges: list[RateCharge]
     risk_parts: list[RiskPart] = []
     taint: list[str] = []
+    approval_timeout_s: int | None = None
+    approval_fallback: Fallback | None = None
 
 
 CLAIMS: dict[Verdict, Claim] = {

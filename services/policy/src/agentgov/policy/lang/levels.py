@@ -83,6 +83,7 @@ class Level:
         self.limits = tuple(LimitC(r, Matcher(r.match), scope) for r in p.rate_limits)
         self.risk = p.risk
         self.data = p.data
+        self.approvals = p.approvals
 
     def ids(self) -> list[str]:
         """Every full rule id this level can produce."""

@@ -16,6 +16,7 @@ from agentgov.policy.lang.schedule import Window
 Effect = Verdict
 Default = Literal["allow", "review", "deny"]
 DataMode = Literal["redact", "block", "alert", "ignore"]
+Fallback = Literal["allow", "deny"]
 LimitKey = Literal["agent", "team", "org"]
 
 EFFECTS: Final = ("allow", "review", "deny", "redact")
@@ -128,10 +129,11 @@ class Risk:
 
 @dataclass(frozen=True, slots=True)
 class Approvals:
-    """The ``approvals`` section: how long a review may wait for an approver, and the verdict after that."""
+    """How long a review may wait for an approver, and the verdict after that: the ``approvals`` section of a
+    level, or the ``approval`` of one review rule."""
 
     timeout_s: int = 900
-    fallback: Literal["allow", "deny"] = "deny"
+    fallback: Fallback = "deny"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,8 @@ class Anomaly:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One ``rules`` entry; ``when`` is CEL source (None = always)."""
+    """One ``rules`` entry; ``when`` is CEL source (None = always); ``approval`` only on a review rule (None =
+    the level-wide ``approvals`` section decides)."""
 
     id: str
     effect: Effect
@@ -153,6 +156,7 @@ class Rule:
     match: Match = Match()
     risk: int | None = None
     line: int = 0
+    approval: Approvals | None = None
 
 
 @dataclass(frozen=True, slots=True)

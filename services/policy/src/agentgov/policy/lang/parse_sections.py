@@ -6,7 +6,7 @@ it could read; a section with an error still yields its other parts, so one run 
 
 from __future__ import annotations
 
-from typing import Final, Literal, cast
+from typing import Final, cast
 
 from agentgov.policy.lang import model
 from agentgov.policy.lang.celexpr import CelProblem, compile_when
@@ -33,6 +33,7 @@ LEVEL_KEYS: Final = (
     "anomaly",
 )
 _NOT_REDACT: Final = ("allow", "review", "deny")
+_RULE_KEYS: Final = ("id", "when", "effect", "reason", "match", "risk", "approval")
 MAX_APPROVAL_TIMEOUT_S: Final = 86_400
 """The longest an approval may stay pending (a day): policy replicas remember grants and their use that long."""
 
@@ -268,33 +269,41 @@ class LevelReader(SectionReader):
 
     def approvals(self, node: Node) -> model.Approvals | None:
         """``approvals: {timeout_s, fallback}`` (15 minutes and deny unless given)."""
-        m = self.r.mapping(node, self._w("approvals"), ("timeout_s", "fallback"))
+        return self.approval_settings(node, self._w("approvals"))
+
+    def approval_settings(self, node: Node, what: str) -> model.Approvals | None:
+        """``{timeout_s, fallback}``, the ``approvals`` section or a rule's ``approval``; keys left out are the
+        defaults (15 minutes, deny), not a wider level's."""
+        m = self.r.mapping(node, what, ("timeout_s", "fallback"))
         if m is None:
             return None
         timeout = (
-            self.r.integer(m["timeout_s"][1], self._w("approvals.timeout_s"), 1, MAX_APPROVAL_TIMEOUT_S)
+            self.r.integer(m["timeout_s"][1], f"{what}.timeout_s", 1, MAX_APPROVAL_TIMEOUT_S)
             if "timeout_s" in m
             else None
         )
-        fallback = (
-            self.r.choice(m["fallback"][1], self._w("approvals.fallback"), ("allow", "deny"))
-            if "fallback" in m
-            else None
-        )
-        return model.Approvals(timeout or 900, cast(Literal["allow", "deny"], fallback or "deny"))
+        fallback = self.r.choice(m["fallback"][1], f"{what}.fallback", ("allow", "deny")) if "fallback" in m else None
+        return model.Approvals(timeout or 900, cast(model.Fallback, fallback or "deny"))
+
+    def rule_approval(self, key: Node, node: Node, what: str, effect: str | None) -> model.Approvals | None:
+        """A rule's ``approval``: checked like the ``approvals`` section, and only on a review rule."""
+        settings = self.approval_settings(node, what)
+        if effect is not None and effect != "review":
+            why = f"{what}: only a rule whose effect is review waits for an approval; this rule's effect is {effect}"
+            self.r.error("AG111", key, why)
+            return None
+        return settings
 
     def anomaly(self, node: Node) -> model.Anomaly | None:
         """``anomaly: {...}``: the anomaly service's thresholds (see :mod:`.parse_anomaly`)."""
         return read_anomaly(self, node)
 
     def rules(self, node: Node) -> tuple[model.Rule, ...] | None:
-        """``rules: [{id, when, effect, reason, match, risk}]``."""
+        """``rules: [{id, when, effect, reason, match, risk, approval}]``."""
         items = self.r.sequence(node, self._w("rules"), "leave it out")
         out: list[model.Rule] = []
         for item in items or ():
-            m = self.r.mapping(
-                item, self._w("rules[]"), ("id", "when", "effect", "reason", "match", "risk"), ("id", "effect")
-            )
+            m = self.r.mapping(item, self._w("rules[]"), _RULE_KEYS, ("id", "effect"))
             if m is None or not {"id", "effect"} <= m.keys():
                 continue
             rid = self.claim_id(m["id"][1], "rules", "rule id")
@@ -309,8 +318,11 @@ class LevelReader(SectionReader):
             reason = (self.r.string(m["reason"][1], self._w(f"rules[{rid}].reason")) or "") if "reason" in m else ""
             risk = self.r.integer(m["risk"][1], self._w(f"rules[{rid}].risk"), 0, 100) if "risk" in m else None
             match = self.match(m["match"][1], f"rules[{rid}].match") if "match" in m else model.Match()
+            approval = None
+            if "approval" in m:
+                approval = self.rule_approval(*m["approval"], self._w(f"rules[{rid}].approval"), effect)
             if rid and effect:
-                out.append(
-                    model.Rule(rid, cast(model.Effect, effect), when, reason, match, risk, item.start_mark.line + 1)
-                )
+                line = item.start_mark.line + 1
+                rule = model.Rule(rid, cast(model.Effect, effect), when, reason, match, risk, line, approval)
+                out.append(rule)
         return tuple(out)

@@ -4,7 +4,9 @@ Each rule's ``when`` was compiled once, at bundle compile time. At evaluation th
 action's kind are filtered by their ``match.tools`` globs, then run on the evaluation's single CEL context
 (built on first use with only the variables, fields and keys the kind's candidates read). A rule that
 raises, or whose ``when`` is not a boolean, is skipped, reported in ``errors`` as ``rule <id>: <error>``,
-and votes ``review``: a rule that could not decide never lets an action through unseen.
+and votes ``review``: a rule that could not decide never lets an action through unseen. A review rule that
+matched and carries an ``approval`` leaves it in the state, for the approval settings of a review verdict
+(a rule that failed did not match: its review has the level-wide settings).
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ class RulesSection:
             out.append(
                 MatchedRule(id=r.id, effect=r.effect, reason=r.reason or f"rule {r.id} matched", scope=self.scope)
             )
+            if r.approval is not None:
+                st.rule_approvals[(self.scope, r.id)] = r.approval
             if r.risk is not None and r.risk > risk:
                 risk = r.risk
         return risk

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import cel
 import msgspec
 
+from agentgov.policy.lang import model
 from agentgov.policy.lang.celcache import ContextCache, Entry
 from agentgov.policy.lang.celneeds import Needs, merge, project
 from agentgov.policy.lang.hosts import HostError, Target, parse_url
@@ -37,6 +38,8 @@ class State:
         self.pre_risk = 0
         """Risk before rules: findings and tool settings."""
         self.errors: list[str] = []
+        self.rule_approvals: dict[tuple[str, str], model.Approvals] = {}
+        """The ``approval`` of each review rule that matched and has one, by (scope, rule id)."""
         self._command: CommandLine | None = None
         self._paths: list[tuple[str, CheckedPath]] | None = None
         self._urls: list[tuple[str, Target | HostError]] | None = None
