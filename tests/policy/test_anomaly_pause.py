@@ -112,3 +112,29 @@ async def test_cli_resume_lifts_an_anomaly_pause(
     (resumed,) = [e for e in events if isinstance(e, AgentResumed)]
     assert paused.by == "anomaly" and paused.anomaly_id is not None
     assert resumed.agent == "demo" and resumed.reason == "false alarm" and resumed.by == "operator:local"
+
+
+async def test_cumulative_risk_at_r1_sends_the_agents_allows_to_review(
+    gov_world: Gov, replicas: ReplicaFactory, anomaly: AnomalyService
+) -> None:
+    """Four risky deploys (risk 60 each, reviewed) add up past review_at (200) but under pause_at (350): the
+    anomaly service answers `review`, the real replica then reviews even an allowed `ls` (rule anomaly.review,
+    the anomaly's explanation as the reason) without pausing the agent, until a resume lifts it."""
+    replica = await replicas()
+    token = await gov_world.register("demo")
+    nc = await gov_world.agent("demo")
+    assert (await ask(nc, "demo", check("demo", token, LOOP))).verdict == "allow"
+    for version in range(4):
+        deploy = Action(kind="mcp_tool", tool="deploy", target="prod", args={"version": f"1.0.{version}"})
+        assert (await ask(nc, "demo", check("demo", token, deploy))).verdict == "review"
+    await wait_for(lambda: "demo" in replica.svc.projection.under_review, timeout=10, what="the anomaly review")
+    held = await ask(nc, "demo", check("demo", token, LOOP))
+    assert held.verdict == "review" and held.rules[-1].id == "anomaly.review", held
+    assert "under anomaly review" in held.reasons[-1]
+    assert "demo" not in replica.svc.projection.paused
+    events = [codec.decode_event(codec.split(m.data)[0]) for m in await read_all(gov_world.js, "GOV")]
+    (finding,) = [e for e in events if isinstance(e, AnomalyDetected) and e.kind == "cumulative_risk"]
+    assert finding.response == "review" and finding.explanation in held.reasons[-1]
+    await gov_world.append(subjects.anomaly("demo"), AgentResumed(agent="demo", by="operator:test"))
+    await wait_for(lambda: "demo" not in replica.svc.projection.under_review, timeout=10, what="the resume")
+    assert (await ask(nc, "demo", check("demo", token, LOOP))).verdict == "allow"

@@ -167,3 +167,37 @@ def test_outcomes_are_msgspec_structs() -> None:
     """Outcome works with msgspec.structs.replace, which the handler uses."""
     out = decide(_check(), _world(paused={"a1": "x"}), NOW)
     assert msgspec.structs.replace(out, code="deadline_exceeded").code == "deadline_exceeded"
+
+
+def test_an_agent_under_anomaly_review_has_its_allows_reviewed() -> None:
+    """The anomaly service's review response (cumulative risk at R1) reaches the policy: an allow or redact
+    becomes a review naming the anomaly, a deny stays a deny, and it ends with its window or a resume."""
+    from agentgov.contracts.events import AgentResumed, AnomalyDetected
+    from agentgov.policy.projection import Projection
+
+    projection = Projection(trust=TrustStore([]), salt=b"salt")
+    world = replace(_world(), under_review=projection.under_review)
+    finding = AnomalyDetected(
+        id="an-1",
+        ts=NOW - 60 * 10**9,
+        agent="a1",
+        kind="cumulative_risk",
+        severity=60,
+        explanation="risk 240 in 10 min (review at 200)",
+        response="review",
+        window_s=600,
+    )
+    projection.apply(AnomalyDetected(**{**msgspec.structs.asdict(finding), "id": "an-0", "response": "none"}))
+    assert decide(_check(Action(kind="shell", target="ls")), world, NOW).verdict == "allow"
+    projection.apply(finding)
+    out = decide(_check(Action(kind="shell", target="ls")), world, NOW)
+    assert (out.verdict, out.claim) == ("review", "evaluated")
+    assert out.rules[-1].id == "anomaly.review" and "risk 240 in 10 min" in out.reasons[-1]
+    assert (out.approval_timeout_s, out.approval_fallback) == (900, "deny")
+    assert decide(_check(), world, NOW).verdict == "review"  # a redact is held back as well
+    assert decide(_check(Action(kind="shell", target="rm -rf /")), world, NOW).verdict == "deny"
+    later = NOW + 600 * 10**9
+    token, _ = issue_token(KEY, agent="a1", org="acme", team="pay", now=later // 10**9)
+    assert decide(_check(Action(kind="shell", target="ls"), token=token), world, later).verdict == "allow"
+    projection.apply(AgentResumed(agent="a1", ts=NOW))
+    assert decide(_check(Action(kind="shell", target="ls")), world, NOW).verdict == "allow"

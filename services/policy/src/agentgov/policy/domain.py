@@ -9,7 +9,10 @@
 3. the agent is registered (``unknown_agent``) with the org and team the token names (``agent_mismatch``),
    not retired (``agent_retired``) and not paused (``agent_paused``);
 4. a bundle covers the agent's org (``org:<org>``, else ``*``; ``no_policy``);
-5. the bundle evaluates the action.
+5. the bundle evaluates the action;
+6. an agent under anomaly review (the anomaly service's AnomalyDetected with response ``review``, until its
+   window passes or ``agentgov agent resume``) has an allow or redact turned into a review (rule
+   ``anomaly.review``, the anomaly's explanation as the reason).
 
 Every outcome carries the sanitized action (secrets redacted), also when a gate denies, because the action
 is persisted. Rate limits are counted outside (a :class:`~agentgov.policy.ratelimit.Limiter`) and applied
@@ -42,10 +45,23 @@ from agentgov.contracts.requests import CheckAction
 from agentgov.identity import TokenError, TokenVerifier
 from agentgov.policy.lang import AgentFacts, BudgetView, CompiledBundle, EvalInput, sanitize
 from agentgov.policy.lang.levels import describe
+from agentgov.policy.lang.model import Approvals
 from agentgov.policy.ratelimit import RateCharge
 from agentgov.policy.sessions import Sessions
 
-__all__ = ["AgentFacts", "BudgetView", "Outcome", "World", "decide", "decided_event", "finalize"]
+__all__ = ["AgentFacts", "BudgetView", "Outcome", "UnderReview", "World", "decide", "decided_event", "finalize"]
+
+ANOMALY_REVIEW_RULE = "anomaly.review"
+
+
+@dataclass(frozen=True, slots=True)
+class UnderReview:
+    """An agent the anomaly service asked to be reviewed (AnomalyDetected, response ``review``): what it saw,
+    and until when (ns) the agent's allows wait for a person."""
+
+    anomaly_id: str
+    explanation: str
+    until_ns: int
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,7 @@ class World:
     salt: bytes
     budgets: Mapping[str, BudgetView] | None = field(default=None)
     sessions: Sessions | None = field(default=None)
+    under_review: Mapping[str, UnderReview] = field(default_factory=dict)
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,7 +172,7 @@ def decide(check: CheckAction, world: World, now_ns: int, budget: BudgetView | N
             session_view=world.sessions.view(check.agent, check.session, now_ns) if world.sessions else None,
         )
     )
-    return Outcome(
+    outcome = Outcome(
         approval_timeout_s=ev.approval_timeout_s,
         approval_fallback=ev.approval_fallback,
         verdict=ev.verdict,
@@ -173,6 +190,25 @@ def decide(check: CheckAction, world: World, now_ns: int, budget: BudgetView | N
         agent=facts,
         risk_parts=ev.risk_parts,
         taint=ev.taint,
+    )
+    watch = world.under_review.get(check.agent)
+    if watch is not None and now_ns < watch.until_ns and outcome.verdict in ("allow", "redact"):
+        return _anomaly_review(outcome, watch, bundle.approvals(facts.team, facts.id))
+    return outcome
+
+
+def _anomaly_review(outcome: Outcome, watch: UnderReview, approvals: Approvals) -> Outcome:
+    """An allow or redact of an agent under anomaly review, sent to a person instead (the level-wide
+    ``approvals`` settings apply: no rule asked for this review)."""
+    reason = f"under anomaly review: {watch.explanation}"
+    rule = MatchedRule(id=ANOMALY_REVIEW_RULE, effect="review", reason=reason, scope="anomaly")
+    return msgspec.structs.replace(
+        outcome,
+        verdict="review",
+        rules=[*outcome.rules, rule],
+        reasons=[*outcome.reasons, reason],
+        approval_timeout_s=approvals.timeout_s,
+        approval_fallback=approvals.fallback,
     )
 
 

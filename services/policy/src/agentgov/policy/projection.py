@@ -12,7 +12,8 @@ What it trusts (DESIGN.md §7):
   compiles, its declared scope matches, and its revision is newer than the active one for that scope.
   Anything else is kept in :attr:`Projection.rejected` with the reason, and the active revision stays.
 - Registry, token revocations and pauses are trusted because only operator and service users may publish
-  ``gov.registry.*`` and ``gov.anomaly.*`` (NATS permissions).
+  ``gov.registry.*`` and ``gov.anomaly.*`` (NATS permissions). So is an AnomalyDetected whose response is
+  ``review``: the agent's allows go to review until ``ts + max(window_s, 5 min)`` or a resume.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from agentgov.contracts.events import (
     AgentResumed,
     AgentRetired,
     AgentTokenRevoked,
+    AnomalyDetected,
     ApprovalDenied,
     ApprovalExpired,
     ApprovalGranted,
@@ -41,12 +43,15 @@ from agentgov.identity.errors import TrustError
 from agentgov.identity.operators import Scope, TrustStore
 from agentgov.identity.tokens import TokenVerifier
 from agentgov.policy.approvals import ApprovalBook
-from agentgov.policy.domain import AgentFacts, World
+from agentgov.policy.domain import AgentFacts, UnderReview, World
 from agentgov.policy.errors import PolicyRejectedError
 from agentgov.policy.lang import BundleInvalid, CompiledBundle, compile_bundle, load_bundle
 from agentgov.policy.sessions import Sessions
 
 log = logging.getLogger(__name__)
+
+MIN_REVIEW_S = 300
+"""An anomaly review lasts at least this long (seconds), even when the finding's window is shorter."""
 
 
 @dataclass(slots=True)
@@ -70,6 +75,7 @@ class Projection:
     agents: dict[str, AgentFacts] = field(default_factory=dict)
     retired: dict[str, str] = field(default_factory=dict)
     paused: dict[str, str] = field(default_factory=dict)
+    under_review: dict[str, UnderReview] = field(default_factory=dict)
     revoked_tokens: set[str] = field(default_factory=set)
     revoked_before: dict[str, int] = field(default_factory=dict)
     rejected: list[PolicyRejectedError] = field(default_factory=list)
@@ -87,6 +93,7 @@ class Projection:
             agents=self.agents,
             retired=self.retired,
             paused=self.paused,
+            under_review=self.under_review,
             revoked_tokens=self.revoked_tokens,
             revoked_before=self.revoked_before,
             tokens=TokenVerifier(self.trust),
@@ -112,6 +119,12 @@ class Projection:
                 self.paused[agent] = event.reason or "paused"
             case AgentResumed(agent=str(agent)):
                 self.paused.pop(agent, None)
+                self.under_review.pop(agent, None)
+            case AnomalyDetected(agent=str(agent), response="review"):
+                until = event.ts + max(event.window_s, MIN_REVIEW_S) * 1_000_000_000
+                current = self.under_review.get(agent)
+                if current is None or until > current.until_ns:
+                    self.under_review[agent] = UnderReview(event.id, event.explanation, until)
             case AgentTokenRevoked(agent=str(agent)):
                 if event.token_id:
                     self.revoked_tokens.add(event.token_id)
