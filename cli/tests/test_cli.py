@@ -150,6 +150,7 @@ def test_up_runs_the_demo_and_verifies(tmp_path: Path, hold_4222: None) -> None:
     assert "durability" in done.stderr
     out = done.stdout
     assert "published as org:acme revision 1" in out and "agent: coder-1 registered" in out
+    assert "agent: coder-2 registered" in out  # the tour's agent
     scripted = re.findall(r"^\s+\[\d+/11\] (?:\x1b\[[\d;]*m)?([A-Z]+)", out, re.M)
     assert sorted(scripted) == sorted(["ALLOW"] * 5 + ["REVIEW"] * 2 + ["DENY"] * 3 + ["REDACT"]), out
     assert "shell.deny" in out and "data.secrets" in out  # the reasons are shown
@@ -160,7 +161,7 @@ def test_up_runs_the_demo_and_verifies(tmp_path: Path, hold_4222: None) -> None:
     assert "$ agentgov approvals approve" in out and "ALLOW | approved by local" in out, out
     assert "ticket: verified" in out and "ticket presented again: refused" in out, out
     assert "recorded: AgentPaused by anomaly" in out and "loop" in out, out
-    assert "$ agentgov agent resume coder-1" in out and "agent> read README.md: ALLOW" in out, out
+    assert "$ agentgov agent resume coder-2" in out and "agent> read README.md: ALLOW" in out, out
     assert "): OK" in out
     assert not (tmp_path / "home" / "run" / "nats.json").exists(), "the runtime record outlived the server"
     db = str(tmp_path / "home" / "audit.db")

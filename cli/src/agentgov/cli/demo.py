@@ -21,6 +21,7 @@ import time
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from agentgov.audit.service import Health as AuditHealth
 from agentgov.audit.verify import Report, verify_stream
@@ -35,6 +36,9 @@ from agentgov.streaming.reader import last_seq
 
 ORG, TEAM = "acme", "payments"
 DEMO_AGENT = "coder-1"
+TOUR_AGENT = "coder-2"
+"""The governance tour's agent. Not coder-1: the scripted agent's risky commands add up past the anomaly
+service's cumulative-risk review threshold, after which coder-1's allows go to review (as they should)."""
 
 
 def find_example(name: str) -> Path | None:
@@ -74,22 +78,7 @@ async def run(
             out.append(
                 "policy: no examples/policies/acme-payments.yaml here; nothing published (every check: no_policy)"
             )
-        args = Namespace(
-            agent=DEMO_AGENT,
-            org=ORG,
-            team=TEAM,
-            parent=None,
-            trust=70,
-            label=[],
-            ttl=3600,
-            out=None,
-            nats_url=None,
-            nats_user=rt.user,
-            nats_password=rt.password,
-        )
-        creds = await register_agent(args, rt=rt, base=base)
-        out.append(f"agent: {DEMO_AGENT} registered (org {ORG}, team {TEAM}); credentials {creds['path']}")
-        await _until(lambda: DEMO_AGENT in policy.projection.agents and bool(policy.projection.bundles), 10, stopped)
+        creds = await _register(rt, base, policy, stopped, DEMO_AGENT, out)
         script = find_example("scripted_agent.py")
         if script is None:
             out.append("scripted agent: examples/scripted_agent.py not found; skipped")
@@ -108,13 +97,37 @@ async def run(
             out.extend("  " + line for line in stdout.decode(errors="replace").splitlines())
         toured = True
         if governance is not None and not stopped.is_set():
-            toured, lines = await demo_tour.run(rt, base, js, governance, Path(creds["path"]), TEAM, DEMO_AGENT)
+            tour_creds = await _register(rt, base, policy, stopped, TOUR_AGENT, out)
+            toured, lines = await demo_tour.run(rt, base, js, governance, Path(tour_creds["path"]), TEAM, TOUR_AGENT)
             out.extend(lines)
         target = await last_seq(js, "GOV")
         await _until(lambda: audit.sealed_upto >= target, 15, stopped)
         return await verify_stream(js), toured
     finally:
         await nc.close()
+
+
+async def _register(
+    rt: Runtime, base: Path, policy: PolicyService, stopped: asyncio.Event, agent: str, out: list[str]
+) -> dict[str, Any]:
+    """Register a demo agent of the demo team; its credentials, once the policy knows it and a bundle."""
+    args = Namespace(
+        agent=agent,
+        org=ORG,
+        team=TEAM,
+        parent=None,
+        trust=70,
+        label=[],
+        ttl=3600,
+        out=None,
+        nats_url=None,
+        nats_user=rt.user,
+        nats_password=rt.password,
+    )
+    creds = await register_agent(args, rt=rt, base=base)
+    out.append(f"agent: {agent} registered (org {ORG}, team {TEAM}); credentials {creds['path']}")
+    await _until(lambda: agent in policy.projection.agents and bool(policy.projection.bundles), 10, stopped)
+    return creds
 
 
 async def _until(cond: Callable[[], bool], timeout: float, stopped: asyncio.Event) -> None:

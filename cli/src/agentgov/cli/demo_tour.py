@@ -1,6 +1,7 @@
 """The second half of the `agentgov up` demo: a budget alert, an approval granted from the CLI, an auto-pause.
 
-The agent's side is ``examples/governance_tour.py`` (its own process, with the demo agent's credentials);
+The agent's side is ``examples/governance_tour.py`` (its own process, with the credentials of the tour's own
+agent, coder-2: the scripted agent's risky commands put coder-1 under anomaly review);
 the operator's side runs the real ``agentgov`` commands as subprocesses, exactly as a person would type
 them, against the running services:
 
