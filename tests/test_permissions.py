@@ -241,6 +241,9 @@ async def test_approver_publishes_approvals_only(
     await approver.publish(subjects.POLICY, b"{}")
     await approver.flush()
     assert await seen.reported("publish", subjects.POLICY), seen.errors
+    await approver.publish(subjects.rejected("approval"), b"{}")  # the service's refusals are its own
+    await approver.flush()
+    assert await seen.reported("publish", subjects.rejected("approval")), seen.errors
     assert await _count(gov) == 1
 
 
@@ -263,6 +266,9 @@ async def test_operator_reads_but_cannot_delete(
     with pytest.raises(nats.errors.TimeoutError):
         await ojs.purge_stream(GOV)
     assert await seen.reported("publish", f"$JS.API.STREAM.PURGE.{GOV}"), seen.errors
+    await operator.publish(subjects.rejected("anomaly"), b"{}")  # pauses yes, the service's refusals no
+    await operator.flush()
+    assert await seen.reported("publish", subjects.rejected("anomaly")), seen.errors
     assert await _count(gov) == 1
 
 

@@ -8,6 +8,7 @@ Every connection authenticates as one user, and each user's permissions follow i
 * ``operator`` publishes policy, registrations and agent pauses (``gov.anomaly.*``) and may read JetStream,
   never change or delete it.
 * ``approver`` publishes approval decisions only.
+* neither human role may write a service's refusals (``gov.<service>._rejected``).
 * an agent ``agent-<id>`` may publish only ``gov.check.<id>`` and ``gov.usage.<id>`` (requests; agents never
   write to the stream themselves, so they can neither price their own spend nor forge events) and receive only
   below its own inbox prefix ``_INBOX_<id>``, so it sees its replies and nothing else.
@@ -77,6 +78,10 @@ JS_READ: Final[tuple[str, ...]] = (
 )
 
 ROLES: Final[tuple[str, ...]] = (ADMIN, *SERVICE_PUBLISH, OPERATOR, APPROVER)
+
+#: Where services record the events they refused (EventRejected); inside subjects people may write
+#: (``gov.anomaly.*`` for pauses, ``gov.approval.*`` for resolutions), so denied to them explicitly.
+SERVICE_DIAGNOSTICS: Final[tuple[str, ...]] = tuple(subjects.rejected(s) for s in subjects.REJECTING_SERVICES)
 
 
 class Credential(msgspec.Struct, frozen=True, kw_only=True):
@@ -248,12 +253,16 @@ def role_permissions(role: str) -> dict[str, Any] | None:
                     "gov.budget.pricing",
                     "gov.budget.limits",
                     *JS_READ,
-                ]
+                ],
+                "deny": list(SERVICE_DIAGNOSTICS),
             },
             "subscribe": {"allow": [inbox]},
         }
     if role == APPROVER:
-        return {"publish": {"allow": ["gov.approval.*"]}, "subscribe": {"allow": [inbox]}}
+        return {
+            "publish": {"allow": ["gov.approval.*"], "deny": list(SERVICE_DIAGNOSTICS)},
+            "subscribe": {"allow": [inbox]},
+        }
     raise KeyError(f"unknown role {role!r}")
 
 
