@@ -204,6 +204,9 @@ class BudgetService:
         await self._commit()
         self.ready.set()
         self._sub = await self.nc.subscribe("gov.usage.*", queue=self.settings.queue_group, cb=self.intake.on_msg)
+        # The server has the subscription before we say we serve (a request sent as soon as `serving`
+        # is set would otherwise find no responders).
+        await self.nc.flush()
         self.serving.set()
         h = self.health()
         log.info(

@@ -143,6 +143,9 @@ class PolicyService:
             ) from None
         await self.path.start()
         self._sub = await self.nc.subscribe("gov.check.*", queue=self.settings.queue_group, cb=self.path.on_msg)
+        # The server has the subscription before we say we serve (a request sent as soon as `serving`
+        # is set would otherwise find no responders).
+        await self.nc.flush()
         self.serving.set()
         h = self.health()
         log.info(
