@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,14 +13,8 @@ import pytest_asyncio
 from nats.aio.client import Client
 
 from agentgov.contracts.events import Action
-from agentgov.identity.operators import TrustStore
 from agentgov.ledger import KvLedger, Ledger, Limit, RedisLedger, hold_id, scopes_of
-from agentgov.policy.ratelimit import MemoryLimiter
-from agentgov.policy.service import PolicyService
-from agentgov.policy.settings import PolicySettings
-from agentgov.streaming.connect import connect
-from agentgov.streaming.home import Runtime
-from agentgov.testing.policy import Gov, Replica, ask, check
+from agentgov.testing.policy import Gov, LedgerOpener, ReplicaFactory, ask, check
 
 LLM = Action(kind="llm_call", tool="llm", target="gpt-4o")
 LS = Action(kind="shell", tool="shell", target="ls")
@@ -39,43 +33,6 @@ default: allow
 budget:
 {budget}
 """
-
-
-LedgerOpener = Callable[[Client], Awaitable[Ledger]]
-Start = Callable[[LedgerOpener], Awaitable[Replica]]
-
-
-@pytest_asyncio.fixture
-async def start_replica(gov_world: Gov) -> AsyncIterator[Start]:
-    """Start policy replicas (role ``policy``), each opening its own ledger on its own connection."""
-    running: list[tuple[Replica, Client, Ledger]] = []
-
-    async def start(open_ledger: LedgerOpener) -> Replica:
-        cfg = PolicySettings.model_validate({"operators_file": gov_world.trust_path, "salt_file": gov_world.salt_path})
-        cred = gov_world.users.role("policy")
-        nc = await connect(Runtime(url=gov_world.server.url, user=cred.user, password=cred.password), name="policy")
-        ledger = await open_ledger(nc)
-        svc = PolicyService(
-            cfg, nc, TrustStore.load(cfg.operators_file), b"salt-0123456789abcd", MemoryLimiter(), ledger
-        )
-        stop = asyncio.Event()
-        task = asyncio.create_task(svc.run(stop))
-        waiter = asyncio.create_task(svc.serving.wait())
-        await asyncio.wait({task, waiter}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        if task.done():
-            task.result()
-        replica = Replica(svc, task, stop)
-        running.append((replica, nc, ledger))
-        return replica
-
-    yield start
-    for replica, nc, ledger in running:
-        with contextlib.suppress(Exception):
-            await replica.stop()
-        await ledger.close()
-        with contextlib.suppress(Exception):
-            await nc.close()
 
 
 @pytest_asyncio.fixture(params=["redis", "kv"])
@@ -110,13 +67,13 @@ async def backend(request: pytest.FixtureRequest, gov_world: Gov) -> AsyncIterat
 
 @pytest.mark.slow
 async def test_two_replicas_never_allow_more_than_the_cap(
-    gov_world: Gov, start_replica: Start, backend: tuple[Ledger, LedgerOpener]
+    gov_world: Gov, replicas: ReplicaFactory, backend: tuple[Ledger, LedgerOpener]
 ) -> None:
     """200 concurrent checks of $0.01 on two replicas against a $1.00 cap: reserved over allows is at most $1.00."""
     ledger, opener = backend
     await gov_world.publish_bundle(bundle("  when_unknown: deny"))
     await ledger.set_limit(Limit("team:pay", "monthly", 1_000_000, "Europe/Paris"))
-    first, second = await start_replica(opener), await start_replica(opener)
+    first, second = await replicas(open_ledger=opener), await replicas(open_ledger=opener)
     token = await gov_world.register("a1")
     nc = await gov_world.agent("a1")
     replies = await asyncio.gather(
@@ -139,13 +96,13 @@ async def test_two_replicas_never_allow_more_than_the_cap(
     }
 
 
-async def test_a_denial_names_the_budget_and_the_amount_over(gov_world: Gov, start_replica: Start) -> None:
+async def test_a_denial_names_the_budget_and_the_amount_over(gov_world: Gov, replicas: ReplicaFactory) -> None:
     """Spent $9.80 and $0.62 held of $10.00: a $0.10 estimate is denied 'exceeded by $0.52' with the figures."""
     bucket = f"policy_{secrets.token_hex(4)}"
     ledger = await KvLedger.open(gov_world.js, bucket)
     await gov_world.publish_bundle(bundle("  when_unknown: deny"))
     await ledger.set_limit(Limit("team:pay", "monthly", 10_000_000))
-    await start_replica(lambda nc: KvLedger.open(nc.jetstream(), bucket))
+    await replicas(open_ledger=lambda nc: KvLedger.open(nc.jetstream(), bucket))
     token = await gov_world.register("a1")
     nc = await gov_world.agent("a1")
     first = await ask(nc, "a1", check("a1", token, LLM, estimated_usd_micros=620_000))
@@ -166,13 +123,13 @@ async def test_a_denial_names_the_budget_and_the_amount_over(gov_world: Gov, sta
     await gov_world.js.delete_key_value(f"{bucket}_events")
 
 
-async def test_remaining_below_reads_the_ledger(gov_world: Gov, start_replica: Start) -> None:
+async def test_remaining_below_reads_the_ledger(gov_world: Gov, replicas: ReplicaFactory) -> None:
     """deny_when_remaining_below_usd compares what the ledger says is left."""
     bucket = f"policy_{secrets.token_hex(4)}"
     ledger = await KvLedger.open(gov_world.js, bucket)
     await gov_world.publish_bundle(bundle("  deny_when_remaining_below_usd: 0.10\n  when_unknown: deny"))
     await ledger.set_limit(Limit("agent:a1", "daily", 1_000_000))
-    await start_replica(lambda nc: KvLedger.open(nc.jetstream(), bucket))
+    await replicas(open_ledger=lambda nc: KvLedger.open(nc.jetstream(), bucket))
     token = await gov_world.register("a1")
     nc = await gov_world.agent("a1")
     assert (await ask(nc, "a1", check("a1", token, LLM))).verdict == "allow"
@@ -184,14 +141,14 @@ async def test_remaining_below_reads_the_ledger(gov_world: Gov, start_replica: S
     await gov_world.js.delete_key_value(f"{bucket}_events")
 
 
-async def test_unreachable_ledger_fails_closed(gov_world: Gov, start_replica: Start) -> None:
+async def test_unreachable_ledger_fails_closed(gov_world: Gov, replicas: ReplicaFactory) -> None:
     """With the ledger down a budgeted LLM call gets when_unknown (deny); other checks never touch it."""
 
     async def dead(_: Any) -> Ledger:
         return RedisLedger.from_url("redis://127.0.0.1:9/0", timeout_s=0.2)
 
     await gov_world.publish_bundle(bundle("  review_when_estimate_over_usd: 5.0\n  when_unknown: deny"))
-    await start_replica(dead)
+    await replicas(open_ledger=dead)
     token = await gov_world.register("a1")
     nc = await gov_world.agent("a1")
     reply = await ask(nc, "a1", check("a1", token, LLM, estimated_usd_micros=10_000))

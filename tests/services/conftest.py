@@ -17,14 +17,12 @@ from typing import TypeVar
 
 import pytest
 import pytest_asyncio
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
-from agentgov.contracts import codec, crypto
+from agentgov.contracts import codec
 from agentgov.contracts.envelope import Event
 from agentgov.contracts.errors import DecodeError
-from agentgov.identity.operators import ROLES, Operator, TrustStore
 from agentgov.streaming.reader import StoredMsg, read_all
 from agentgov.streaming.server import EmbeddedNats
 from agentgov.testing.nats import NatsConnector
@@ -38,22 +36,7 @@ async def gov_world(
     gov: JetStreamContext, nc: Client, nats_server: EmbeddedNats, nats_connect: NatsConnector, tmp_path: Path
 ) -> Gov:
     """Fresh streams, an operator trusted for every role, the test bundle published."""
-    key = Ed25519PrivateKey.generate()
-    trust_path = tmp_path / "operators.json"
-    TrustStore([Operator(name="test", public_key=crypto.public_key_text(key), roles=list(ROLES))]).save(trust_path)
-    assert nats_server.users is not None
-    world = Gov(
-        js=gov,
-        admin=nc,
-        operator=key,
-        trust_path=trust_path,
-        salt_path=tmp_path / "salt",
-        server=nats_server,
-        users=nats_server.users,
-        connector=nats_connect,
-    )
-    await world.publish_bundle()
-    return world
+    return await Gov.create(gov, nc, nats_server, nats_connect, tmp_path)
 
 
 class ServiceProcess:

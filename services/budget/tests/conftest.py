@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
@@ -23,13 +22,11 @@ from agentgov.budget.settings import BudgetSettings
 from agentgov.budget.store import SnapshotStore
 from agentgov.contracts import crypto
 from agentgov.contracts.events_budget import LIMITS_SUBJECT, PRICING_SUBJECT, BudgetLimitSet, PricingPublished
-from agentgov.identity.operators import ROLES, Operator, TrustStore
+from agentgov.identity.operators import TrustStore
 from agentgov.ledger.open import open_ledger
-from agentgov.streaming.connect import connect
-from agentgov.streaming.home import Runtime
 from agentgov.streaming.server import EmbeddedNats
 from agentgov.testing.nats import NatsConnector
-from agentgov.testing.policy import Gov
+from agentgov.testing.policy import Gov, serve_until_ready
 
 PRICING = """\
 version: 1
@@ -75,21 +72,8 @@ async def set_limit(
 async def world(
     gov: JetStreamContext, nc: Client, nats_server: EmbeddedNats, nats_connect: NatsConnector, tmp_path: Path
 ) -> Gov:
-    """Fresh streams and an operator trusted for every role."""
-    key = Ed25519PrivateKey.generate()
-    trust_path = tmp_path / "operators.json"
-    TrustStore([Operator(name="test", public_key=crypto.public_key_text(key), roles=list(ROLES))]).save(trust_path)
-    assert nats_server.users is not None
-    return Gov(
-        js=gov,
-        admin=nc,
-        operator=key,
-        trust_path=trust_path,
-        salt_path=tmp_path / "salt",
-        server=nats_server,
-        users=nats_server.users,
-        connector=nats_connect,
-    )
+    """Fresh streams and an operator trusted for every role (no bundle published)."""
+    return await Gov.create(gov, nc, nats_server, nats_connect, tmp_path, publish=False)
 
 
 class Running:
@@ -135,21 +119,13 @@ async def budget(world: Gov) -> AsyncIterator[StartBudget]:
 
     async def start(clock: Callable[[], int] | None = None, **settings: Any) -> Running:
         cfg = BudgetSettings.model_validate({"operators_file": world.trust_path, "tick_s": 0.05, **buckets, **settings})
-        cred = world.users.role("budget")
-        nc = await connect(Runtime(url=world.server.url, user=cred.user, password=cred.password), name="budget")
+        nc = await world.connect_as("budget", "budget")
         js = nc.jetstream()
         ledger = await open_ledger(js, None, bucket=cfg.ledger_bucket)
         snaps = await SnapshotStore.open(js, cfg.state_bucket)
         kw: dict[str, Any] = {"clock": clock} if clock else {}
         svc = BudgetService(cfg, nc, TrustStore.load(cfg.operators_file), ledger, snaps, **kw)
-        stop = asyncio.Event()
-        task = asyncio.create_task(svc.run(stop))
-        waiter = asyncio.create_task(svc.serving.wait())
-        await asyncio.wait({task, waiter}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        if task.done():
-            task.result()
-        assert svc.serving.is_set(), "budget service did not start serving"
+        task, stop = await serve_until_ready(svc.run, svc.serving, "budget service")
         r = Running(svc, task, stop, nc)
         running.append(r)
         return r

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,13 @@ from agentgov.contracts.envelope import Event
 from agentgov.contracts.events import Action, ActionDecided, AgentRegistered, PolicyPublished
 from agentgov.contracts.ids import uuid7
 from agentgov.contracts.requests import CheckAction, Decision
-from agentgov.identity.operators import TrustStore
+from agentgov.identity.operators import ROLES, Operator, TrustStore
 from agentgov.identity.tokens import issue_token
+from agentgov.ledger import Ledger
 from agentgov.policy.service import PolicyService
 from agentgov.sdk import Client as SdkClient
+from agentgov.streaming.connect import connect
+from agentgov.streaming.home import Runtime
 from agentgov.streaming.natsconf import NatsUsers
 from agentgov.streaming.producer import ChainedProducer
 from agentgov.streaming.reader import read_all
@@ -75,6 +78,42 @@ class Gov:
     connector: NatsConnector
     tokens: dict[str, str] = field(default_factory=dict)
     revision: int = 0
+
+    @classmethod
+    async def create(
+        cls,
+        js: JetStreamContext,
+        admin: Client,
+        server: EmbeddedNats,
+        connector: NatsConnector,
+        home: Path,
+        *,
+        publish: bool = True,
+    ) -> Gov:
+        """A world on fresh streams: an operator trusted for every role (its trust file in ``home``), and the
+        test bundle published unless ``publish`` is False."""
+        key = Ed25519PrivateKey.generate()
+        trust_path = home / "operators.json"
+        TrustStore([Operator(name="test", public_key=crypto.public_key_text(key), roles=list(ROLES))]).save(trust_path)
+        assert server.users is not None
+        world = cls(
+            js=js,
+            admin=admin,
+            operator=key,
+            trust_path=trust_path,
+            salt_path=home / "salt",
+            server=server,
+            users=server.users,
+            connector=connector,
+        )
+        if publish:
+            await world.publish_bundle()
+        return world
+
+    async def connect_as(self, role: str, name: str) -> Client:
+        """The production connection of a service role (reconnects forever, as ``agentgov run`` does)."""
+        cred = self.users.role(role)
+        return await connect(Runtime(url=self.server.url, user=cred.user, password=cred.password), name=name)
 
     @property
     def trust(self) -> TrustStore:
@@ -152,6 +191,9 @@ async def ask(nc: Client, agent: str, request: CheckAction | bytes, timeout: flo
 
 
 ReplicaFactory = Callable[..., Awaitable["Replica"]]
+"""``await replicas(limiter=…, open_ledger=…, **settings)`` (the fixture in ``tests/policy/conftest.py``)."""
+LedgerOpener = Callable[[Client], Awaitable[Ledger]]
+"""Opens a replica's budget ledger on the replica's own connection."""
 
 
 class Replica:
@@ -164,6 +206,25 @@ class Replica:
         """Stop serving and wait for the task."""
         self.stop_event.set()
         await self.task
+
+
+async def serve_until_ready(
+    run: Callable[[asyncio.Event], Coroutine[Any, Any, object]],
+    serving: asyncio.Event,
+    what: str,
+    timeout: float = 10.0,
+) -> tuple[asyncio.Task[Any], asyncio.Event]:
+    """Start ``run(stop)`` as a task and wait until ``serving`` is set; raise what the task raised if it ended
+    first. Returns the task and its stop event."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(stop))
+    waiter = asyncio.create_task(serving.wait())
+    await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()
+    assert serving.is_set(), f"{what} did not start serving"
+    return task, stop
 
 
 async def wait_for(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
