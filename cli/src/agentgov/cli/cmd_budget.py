@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,7 +20,6 @@ BUDGET_HELP = """\
 SCOPE is agent:<id>, team:<id>, org:<id> or global. Pricing and limits are signed with your operator key,
 which must hold the 'policy' role over '*'.
 """
-_DURATION = re.compile(r"(\d+)([smhd])")
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -86,14 +84,6 @@ def usd_micros(text: str) -> int:
     if not value.is_finite() or value < 0 or micros != micros.to_integral_value():
         raise ValueError(f"not an amount of dollars: {text!r}")
     return int(micros)
-
-
-def duration_s(text: str) -> int:
-    """``90s``, ``15m``, ``1h``, ``7d`` in seconds."""
-    m = _DURATION.fullmatch(text)
-    if not m:
-        raise ValueError(f"not a duration: {text!r} (use 90s, 15m, 1h, 7d)")
-    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
 def _must_sign() -> Any:
@@ -204,8 +194,10 @@ async def _append_limit(args: argparse.Namespace, window: str, amount: int | Non
 
 
 async def _set(args: argparse.Namespace) -> int:
+    from agentgov.contracts.units import parse_duration
+
     if args.rolling:
-        return await _append_limit(args, "rolling", usd_micros(args.rolling[1]), "UTC", duration_s(args.rolling[0]))
+        return await _append_limit(args, "rolling", usd_micros(args.rolling[1]), "UTC", parse_duration(args.rolling[0]))
     window = "daily" if args.daily is not None else "monthly"
     return await _append_limit(args, window, usd_micros(args.daily or args.monthly), args.tz, 0)
 

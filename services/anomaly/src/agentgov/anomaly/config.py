@@ -9,27 +9,12 @@ key has a default, and an absent section means the defaults. A level's section (
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-_DURATION: Final = re.compile(r"(\d+)\s*([smhd])")
-_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def duration_s(value: object) -> int:
-    """Seconds from ``<n>s|m|h|d`` or a positive integer of seconds (the policy language's durations)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        seconds = value
-    elif isinstance(value, str) and (m := _DURATION.fullmatch(value.strip())):
-        seconds = int(m.group(1)) * _SECONDS[m.group(2)]
-    else:
-        raise ValueError(f"{value!r} is not a duration; write 30s, 1m, 1h or 1d")
-    if seconds <= 0:
-        raise ValueError(f"{value!r} is not a positive duration")
-    return seconds
+from agentgov.contracts.units import parse_duration
 
 
 class _Part(BaseModel):
@@ -38,7 +23,7 @@ class _Part(BaseModel):
     @field_validator("window_s", "time_s", mode="before", check_fields=False)
     @classmethod
     def _duration(cls, v: object) -> int:
-        return duration_s(v)
+        return parse_duration(v)
 
 
 class Warmup(_Part):
@@ -110,7 +95,7 @@ class Breaker(_Part):
     @field_validator("grace_s", mode="before")
     @classmethod
     def _grace(cls, v: object) -> int:
-        return duration_s(v)
+        return parse_duration(v)
 
 
 class AnomalyConfig(_Part):
@@ -132,7 +117,7 @@ class AnomalyConfig(_Part):
     @field_validator("cooldown_s", mode="before")
     @classmethod
     def _cooldown(cls, v: object) -> int:
-        return duration_s(v)
+        return parse_duration(v)
 
 
 DEFAULTS: Final = AnomalyConfig()

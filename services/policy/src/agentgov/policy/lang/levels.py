@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from agentgov.contracts.events import MatchedRule
+from agentgov.contracts.units import format_duration
 from agentgov.policy.lang import model
 from agentgov.policy.lang.conditions import BudgetSection, DataSection, Matcher, ScheduleSection
 from agentgov.policy.lang.globs import GlobSet
@@ -14,7 +15,6 @@ from agentgov.policy.lang.rules import RulesSection
 from agentgov.policy.lang.schedule import zone
 from agentgov.policy.lang.sections import FilesSection, NetworkSection, ShellSection, ToolsSection
 from agentgov.policy.lang.state import State
-from agentgov.policy.lang.units import format_duration
 from agentgov.policy.ratelimit import RateCharge
 
 Section = ToolsSection | ShellSection | FilesSection | NetworkSection | DataSection | ScheduleSection | BudgetSection

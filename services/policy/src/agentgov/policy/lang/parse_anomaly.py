@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from agentgov.contracts.units import parse_duration
 from agentgov.policy.lang import model
 from agentgov.policy.lang.parse_base import SectionReader
 from agentgov.policy.lang.source import Node
-from agentgov.policy.lang.units import parse_duration
 
 Kind = Literal["bool", "duration", "int", "number"]
 Spec = tuple[Kind, float | None, float | None]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Final, cast
 
+from agentgov.contracts.units import parse_duration, parse_rate
 from agentgov.policy.lang import model
 from agentgov.policy.lang.celexpr import CelProblem, compile_when
 from agentgov.policy.lang.globs import GlobError, glob_regex
@@ -15,7 +16,6 @@ from agentgov.policy.lang.parse_anomaly import read_anomaly
 from agentgov.policy.lang.parse_base import VERDICTS, SectionReader, hint
 from agentgov.policy.lang.schedule import ScheduleError, Window, parse_days, parse_hours
 from agentgov.policy.lang.source import Node
-from agentgov.policy.lang.units import parse_duration, parse_rate
 
 LEVEL_KEYS: Final = (
     "timezone",

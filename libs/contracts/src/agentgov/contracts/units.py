@@ -1,4 +1,5 @@
-"""Durations (``30s``, ``1m``, ``1h``, ``1d``) and rates (``10/1m``)."""
+"""Durations (``30s``, ``1m``, ``1h``, ``1d``) and rates (``10/1m``), as operators write them in policy bundles
+and on the command line; every service that reads a bundle section or a CLI option parses them here."""
 
 from __future__ import annotations
 
