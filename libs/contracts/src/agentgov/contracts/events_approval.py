@@ -50,9 +50,9 @@ class ApprovalRequested(Event, frozen=True, kw_only=True, tag="ApprovalRequested
     """The verdict when nobody resolves it in time (the rule's, deny unless the bundle says otherwise)."""
 
 
-class ApprovalGranted(Event, frozen=True, kw_only=True, tag="ApprovalGranted.v1"):
-    """An approver allowed the action. ``signature`` is by the operator key ``approver`` over
-    :func:`agentgov.contracts.crypto.approval_message`."""
+class ApprovalResolution(Event, frozen=True, kw_only=True):
+    """What ApprovalGranted and ApprovalDenied carry. ``signature`` is by the operator key ``approver`` over
+    :func:`agentgov.contracts.crypto.approval_message` (approval id, action hash, resolution)."""
 
     approval_id: str
     action_hash: str
@@ -62,15 +62,12 @@ class ApprovalGranted(Event, frozen=True, kw_only=True, tag="ApprovalGranted.v1"
     signature: str
 
 
-class ApprovalDenied(Event, frozen=True, kw_only=True, tag="ApprovalDenied.v1"):
-    """An approver refused the action (same signature as ApprovalGranted)."""
+class ApprovalGranted(ApprovalResolution, frozen=True, kw_only=True, tag="ApprovalGranted.v1"):
+    """An approver allowed the action; ``signature`` by the approver's operator key (see ApprovalResolution)."""
 
-    approval_id: str
-    action_hash: str
-    approver: str
-    approver_name: str = ""
-    reason: str = ""
-    signature: str
+
+class ApprovalDenied(ApprovalResolution, frozen=True, kw_only=True, tag="ApprovalDenied.v1"):
+    """An approver refused the action; ``signature`` by the approver's operator key (see ApprovalResolution)."""
 
 
 class ApprovalExpired(Event, frozen=True, kw_only=True, tag="ApprovalExpired.v1"):
