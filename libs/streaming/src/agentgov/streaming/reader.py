@@ -57,13 +57,15 @@ async def read_batches(
     max_wait: float = 0.05,
     filter_subject: str | None = None,
     idle_every: float | None = None,
+    stop: asyncio.Event | None = None,
 ) -> AsyncGenerator[list[StoredMsg], None]:
     """Yield the stream's messages from ``start_seq`` in order, in batches.
 
     With ``until_seq`` the iterator ends once that sequence (or the end of the stream, if lower) has been
-    yielded; without it, it follows the stream forever. A batch is yielded when it is full or when
-    ``max_wait`` seconds pass with messages waiting; with ``idle_every``, an empty batch is yielded after
-    that many idle seconds so a follower can do timed work (sealing, health).
+    yielded; without it, it follows the stream until ``stop`` is set (within ``max_wait``), or forever. A
+    batch is yielded when it is full or when ``max_wait`` seconds pass with messages waiting; with
+    ``idle_every``, an empty batch is yielded after that many idle seconds so a follower can do timed work
+    (sealing, health).
     """
     if until_seq is not None:
         until_seq = min(until_seq, await last_seq(js, stream))
@@ -95,10 +97,12 @@ async def read_batches(
     loop = asyncio.get_running_loop()
     idle_since = loop.time()
     try:
-        while True:
+        while stop is None or not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), max_wait)
             ready.clear()
+            if stop is not None and stop.is_set():
+                return
             if not pending:
                 if idle_every is not None and loop.time() - idle_since >= idle_every:
                     idle_since = loop.time()

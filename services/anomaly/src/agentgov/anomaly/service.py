@@ -149,19 +149,12 @@ class AnomalyService:
             start_seq=start,
             batch=self.settings.batch,
             idle_every=self.settings.snapshot_interval_s,
+            stop=stop,
         )
-        stopper = asyncio.create_task(stop.wait())
         applied_at_snapshot, saved_at = 0, time.monotonic()
         try:
-            while not stop.is_set():
-                nxt = asyncio.ensure_future(anext(batches))
-                done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if nxt not in done:
-                    nxt.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await nxt
-                    break
-                for msg in nxt.result():
+            async for msgs in batches:
+                for msg in msgs:
                     await self.handler.handle(msg)
                 if self.anomalies.state.position >= target:
                     self.caught_up.set()
@@ -173,7 +166,6 @@ class AnomalyService:
                     await self.snapshot()
                     applied_at_snapshot, saved_at = applied, time.monotonic()
         finally:
-            stopper.cancel()
             await batches.aclose()
             await self.producer.close()
             if self.anomalies.state.position > self._snapshot_position:

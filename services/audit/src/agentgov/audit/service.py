@@ -111,18 +111,11 @@ class AuditService:
             start_seq=start,
             batch=self.settings.batch,
             idle_every=min(self.settings.seal_interval_ms / 1000, CAUGHT_UP_S),
+            stop=stop,
         )
-        stopper = asyncio.create_task(stop.wait())
         try:
-            while not stop.is_set():
-                nxt = asyncio.ensure_future(anext(batches))
-                done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if nxt not in done:
-                    nxt.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await nxt
-                    break
-                msgs = nxt.result()
+            async for batch in batches:
+                msgs = batch
                 every = self.settings.seal_every
                 while msgs:  # a checkpoint never covers more than seal_every messages
                     room = max(every - len(projector.segment), 1)
@@ -131,11 +124,10 @@ class AuditService:
                     if len(projector.segment) >= every:
                         await self._seal(projector)
                 seg = projector.segment
-                caught_up = not nxt.result()  # the reader was idle: nothing more is waiting
+                caught_up = not batch  # the reader was idle: nothing more is waiting
                 if len(seg) and (seg.age() * 1000 >= self.settings.seal_interval_ms or caught_up):
                     await self._seal(projector)
         finally:
-            stopper.cancel()
             await batches.aclose()
             if self._writer is not None:
                 await self._writer.close()

@@ -155,20 +155,12 @@ class BudgetService:
             start_seq=self.projection.state.position + 1,
             batch=self.settings.batch,
             idle_every=self.settings.tick_s,
+            stop=stop,
         )
-        stopper = asyncio.ensure_future(stop.wait())
         deadline = time.monotonic() + self.settings.ready_timeout_s
         clean = False
         try:
-            while not stop.is_set():
-                nxt = asyncio.ensure_future(anext(batches))
-                done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if nxt not in done:
-                    nxt.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await nxt
-                    break
-                msgs = nxt.result()
+            async for msgs in batches:
                 if msgs:
                     await self.projector.handle(msgs)
                 else:
@@ -184,7 +176,6 @@ class BudgetService:
                 await self.projector.flush()
             else:
                 await self.projector.abandon()  # crashing: the committed intent is made again at the next start
-            stopper.cancel()
             self.serving.clear()
             if self._sub is not None:
                 with contextlib.suppress(Exception):
