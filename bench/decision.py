@@ -6,8 +6,8 @@ What it does, in one run, against its own embedded nats-server (with users) in a
    50 rules, ``agentgov.policy.lang.synth.bench_bundle``) published as PolicyPublished, one agent
    registered (AgentRegistered, its own NATS user, a token, a credentials file as ``agentgov agent
    register`` writes it). One policy replica runs as a separate process (``python -m agentgov.policy``,
-   role ``policy``), so the load generator does not share its GIL; so does the floor responder (this file
-   with ``--floor-responder``).
+   role ``policy``), so the load generator does not share its GIL; so does the floor responder
+   (``bench/decision_floor.py``).
 1. latency, open loop: ``--rate`` requests/s (default 1,000) for ``--duration`` seconds (default 60) each,
    sent at fixed times whatever the replies do, and timed from the time each was *due* (no coordinated
    omission). Two targets take turns every ``--block`` seconds (default 10), so that whatever else the
@@ -51,32 +51,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import msgspec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
-
-from agentgov.contracts import subjects
-from agentgov.contracts.chain import ChainWriter
-from agentgov.contracts.events import Action, ActionDecided, MatchedRule
-from agentgov.contracts.ids import uuid7
-from agentgov.contracts.requests import CheckAction, Decision
 from agentgov.policy.lang import EvalInput, compile_bundle, load_bundle
 from agentgov.policy.lang.synth import bench_bundle
-from agentgov.sdk import Client, actions
+from agentgov.sdk import Client
 from agentgov.streaming.lifecycle import tune_gc
-from agentgov.streaming.natsconf import Credential, NatsUsers, connect
-from agentgov.streaming.producer import MSG_ID
+from agentgov.streaming.natsconf import NatsUsers, connect
 from agentgov.streaming.server import EmbeddedNats, binary_version, free_port
 
 # Run as a script: the repo root on the path makes `bench.harness` importable here and to mypy.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.decision_floor import SCRIPT as FLOOR_SCRIPT
+from bench.decision_floor import floor_sender, sample_request
 from bench.decision_world import (
     AGENT,
     FACTS,
-    ORG,
-    TEAM,
     World,
+    action_mix,
     child_env,
     setup_world,
     spawn,
@@ -86,152 +76,16 @@ from bench.decision_world import (
 from bench.harness import Meter, Phase, log, pct, print_table, quantile
 from bench.loadgen import Send, closed_loop, open_loop
 
-SCRIPT = Path(__file__).resolve()
-"""This file: the floor responder runs it as a child process."""
-
 TARGET_P50_MS = 1.0
 TARGET_P99_MS = 2.5
 TARGET_DECISIONS_PER_S = 5_000
 TARGET_EVAL_P99_US = 150.0
 PERCENTILES = (50, 95, 99, 99.9)
 
-FLOOR_SUBJECT = "bench.floor.check"
-"""The floor's requests: not a GOV subject, so JetStream does not capture them (like ``gov.check.*``)."""
-FLOOR_AGENT = "floor"
 CHECK_TIMEOUT_S = 1.0
 WARMUP_S = 2.0
 QUIET_REST = 0.10
 """A turn is quiet when everything else on the machine took at most this much of one core meanwhile."""
-
-# -- the actions --------------------------------------------------------------------------------------
-
-
-def action_mix() -> list[tuple[Action, int | None]]:
-    """A realistic mix of actions (and cost estimates): mostly allowed, some review, redact and deny.
-
-    The shapes are those of the SDK's builders (``agentgov.sdk.actions``); the tool names are the ones the
-    synthetic bundle's ``tools`` section lists (``run_shell``, ``read_file``, ``github.create_issue``…).
-    """
-    run_shell, read_file, write_file, http_fetch = "run_shell", "read_file", "write_file", "http_fetch"
-    secret = "ghp_" + "Z3x9QmT4vL8pW2nK6rY0sJ5hB1cF7dG3aE9u"  # a GitHub token in a body: redacted
-    return [
-        (Action(kind="shell", tool=run_shell, target="git status --short", args={"cwd": "/srv/app"}), None),
-        (Action(kind="shell", tool=run_shell, target="uv run pytest -q tests/unit", args={"cwd": "/srv/app"}), None),
-        (Action(kind="shell", tool=run_shell, target="grep -rn TODO src/billing", args={"cwd": "/srv/app"}), None),
-        (Action(kind="shell", tool=run_shell, target="cat /srv/app/README.md"), None),
-        (Action(kind="shell", tool=run_shell, target="git push origin feature/invoices"), None),
-        (Action(kind="shell", tool=run_shell, target="sudo rm -rf /var/lib/postgresql"), None),
-        (Action(kind="file", tool=read_file, target="/srv/app/src/billing/invoice.py", args={"op": "read"}), None),
-        (Action(kind="file", tool=write_file, target="/srv/app/src/billing/invoice.py", args={"op": "write"}), None),
-        (Action(kind="file", tool=read_file, target="/srv/app/docs/design.md", args={"op": "read"}), None),
-        (Action(kind="file", tool=read_file, target="/srv/app/.env", args={"op": "read"}), None),
-        (
-            Action(
-                kind="http",
-                tool=http_fetch,
-                target="https://api.github.com/repos/acme/app/pulls?state=open",
-                args={"method": "GET"},
-            ),
-            None,
-        ),
-        (Action(kind="http", tool=http_fetch, target="https://pypi.org/simple/msgspec/", args={"method": "GET"}), None),
-        (
-            Action(
-                kind="http",
-                tool=http_fetch,
-                target="https://api.github.com/repos/acme/app/issues",
-                args={"method": "POST", "body": {"title": "flaky test", "token": secret}},
-            ),
-            None,
-        ),
-        (
-            Action(
-                kind="mcp_tool",
-                tool="github.create_issue",
-                args={"server": "github", "arguments": {"repo": "acme/app", "title": "flaky test in billing"}},
-            ),
-            None,
-        ),
-        (
-            Action(kind="mcp_tool", tool="jira.search", args={"server": "jira", "arguments": {"jql": "project = PAY"}}),
-            None,
-        ),
-        (actions.llm_call("openai", "gpt-4o", max_tokens=1024), 12_000),
-        (actions.llm_call("anthropic", "claude-sonnet-4", max_tokens=4096), 45_000),
-        (actions.k8s("delete", "deployment", namespace="prod", name="payments"), None),
-    ]
-
-
-# -- the floor responder (a child process) --------------------------------------------------------------
-
-
-def floor_payloads() -> tuple[bytes, bytes]:
-    """A sealed, signed ActionDecided (what the replica appends) and a Decision (what it replies), as bytes."""
-    action, _ = action_mix()[0]
-    rule = MatchedRule(id="shell.allow", effect="allow", reason="command matches allow pattern 'git *'", scope="org")
-    event = ActionDecided(
-        agent=FLOOR_AGENT,
-        team=TEAM,
-        org=ORG,
-        trace_id=uuid7(),
-        request_id=uuid7(),
-        action=action,
-        verdict="allow",
-        claim="evaluated",
-        rules=[rule],
-        reasons=[f"{rule.id}: {rule.reason}"],
-        policy_revision=1,
-        latency_us=250,
-    )
-    writer = ChainWriter(Ed25519PrivateKey.generate(), "floor-responder", role="policy")
-    sealed = writer.seal(event, subject=subjects.decision(FLOOR_AGENT))
-    decision = Decision(
-        request_id=event.request_id,
-        verdict="allow",
-        claim="evaluated",
-        rules=[rule],
-        reasons=list(event.reasons),
-        policy_revision=1,
-        decision_id=event.id,
-        stream_seq=123_456,
-        latency_us=250,
-        trace_id=event.trace_id,
-    )
-    return sealed.payload, msgspec.json.encode(decision)
-
-
-async def floor_responder() -> None:
-    """Per request on :data:`FLOOR_SUBJECT`, in its own task as the replica does: one ``js.publish`` of a
-    same-size event to GOV with a unique ``Nats-Msg-Id``, awaited, then the reply. Runs until SIGTERM."""
-    url, user, password = (os.environ[f"AGENTGOV_NATS_{k}"] for k in ("URL", "USER", "PASSWORD"))
-    payload, reply = floor_payloads()
-    subject = subjects.decision(FLOOR_AGENT)
-    prefix = f"floor-{os.getpid()}-"
-    count = 0
-    tasks: set[asyncio.Task[None]] = set()
-    nc = await connect(url, Credential(user=user, password=password), name="bench-floor-responder")
-    js = nc.jetstream()
-
-    async def handle(msg: Msg) -> None:
-        nonlocal count
-        count += 1
-        await js.publish(subject, payload, headers={MSG_ID: prefix + str(count)})
-        await msg.respond(reply)
-
-    async def on_msg(msg: Msg) -> None:
-        task = asyncio.get_running_loop().create_task(handle(msg))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await nc.subscribe(FLOOR_SUBJECT, cb=on_msg)
-    await nc.flush()
-    tune_gc()  # as the policy service does at start
-    await stop.wait()
-    await nc.drain()
 
 
 class Checker:
@@ -258,34 +112,6 @@ class Checker:
     def reset(self) -> None:
         self.outcomes.clear()
         self.server_us.clear()
-
-
-def floor_sender(nc: NATS, payload: bytes) -> Send:
-    """A raw core NATS request to the floor responder with a pre-built payload."""
-
-    async def send() -> bool:
-        try:
-            msg = await nc.request(FLOOR_SUBJECT, payload, timeout=CHECK_TIMEOUT_S)
-        except Exception:
-            return False
-        return bool(msg.data)
-
-    return send
-
-
-def sample_request(token: str) -> bytes:
-    """The bytes of a typical CheckAction (the floor sends requests of this size)."""
-    action, _ = action_mix()[0]
-    return msgspec.json.encode(
-        CheckAction(
-            request_id=uuid7(),
-            agent=AGENT,
-            token=token,
-            action=action,
-            trace_id=uuid7(),
-            deadline_ms=time.time_ns() // 1_000_000 + 1000,
-        )
-    )
 
 
 # -- phases ----------------------------------------------------------------------------------------------
@@ -431,7 +257,7 @@ async def run_phases(args: argparse.Namespace, world: World) -> dict[str, float]
     responder = spawn(
         world,
         "floor",
-        [sys.executable, str(SCRIPT), "--floor-responder"],
+        [sys.executable, str(FLOOR_SCRIPT)],
         child_env(url, world.users.admin),
     )
     tune_gc()  # the load generator's own collector pauses are not the system's latency
@@ -445,7 +271,7 @@ async def run_phases(args: argparse.Namespace, world: World) -> dict[str, float]
             d = await client.check(probe, timeout=0.5)
             return d.code != "policy_unavailable"
 
-        floor_send = floor_sender(admin, sample_request(client.settings.token or ""))
+        floor_send = floor_sender(admin, sample_request(client.settings.token or ""), CHECK_TIMEOUT_S)
         await wait_answering(world, "policy", replica, replica_answers)
         await wait_answering(world, "floor", responder, floor_send)
         first = await client.check(probe)
@@ -597,11 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="how to run the replica, e.g. under a profiler: 'py-spy record -o policy.svg -- "
         ".venv/bin/python -m agentgov.policy' (default: this Python, -m agentgov.policy)",
     )
-    parser.add_argument("--floor-responder", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.floor_responder:
-        asyncio.run(floor_responder())
-        return 0
     if args.quick:
         args.duration, args.burst, args.eval_iterations = 5.0, 3.0, 5_000
     if min(args.rate, args.duration, args.burst, args.block) <= 0:

@@ -1,5 +1,6 @@
 """The decision benchmark's world: server, streams, a trusted operator, the published bundle, one registered
-agent; and the child processes (replica, floor responder) it runs, started and stopped cleanly."""
+agent and the mix of actions it sends; and the child processes (replica, floor responder) it runs, started
+and stopped cleanly."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agentgov.contracts import crypto, subjects
-from agentgov.contracts.events import AgentRegistered, PolicyPublished
+from agentgov.contracts.events import Action, AgentRegistered, PolicyPublished
 from agentgov.identity.operators import ROLES, Operator, TrustStore
 from agentgov.identity.tokens import issue_token
 from agentgov.policy.lang import AgentFacts, load_bundle
 from agentgov.policy.lang.synth import bench_bundle
+from agentgov.sdk import actions
 from agentgov.streaming.natsconf import Credential, NatsUsers, connect
 from agentgov.streaming.producer import ChainedProducer
 from agentgov.streaming.server import EmbeddedNats
@@ -31,6 +33,65 @@ from bench.harness import log
 AGENT, ORG, TEAM = "bench", "acme", "payments"
 FACTS = AgentFacts(id=AGENT, org=ORG, team=TEAM, trust=70, labels={"env": "prod"})
 """The registered agent, as evaluation sees it (the synthetic bundle's rules read ``agent.labels.env``)."""
+
+
+# -- the actions the agent sends --------------------------------------------------------------------------------------
+
+
+def action_mix() -> list[tuple[Action, int | None]]:
+    """A realistic mix of actions (and cost estimates): mostly allowed, some review, redact and deny.
+
+    The shapes are those of the SDK's builders (``agentgov.sdk.actions``); the tool names are the ones the
+    synthetic bundle's ``tools`` section lists (``run_shell``, ``read_file``, ``github.create_issue``…).
+    """
+    run_shell, read_file, write_file, http_fetch = "run_shell", "read_file", "write_file", "http_fetch"
+    secret = "ghp_" + "Z3x9QmT4vL8pW2nK6rY0sJ5hB1cF7dG3aE9u"  # a GitHub token in a body: redacted
+    return [
+        (Action(kind="shell", tool=run_shell, target="git status --short", args={"cwd": "/srv/app"}), None),
+        (Action(kind="shell", tool=run_shell, target="uv run pytest -q tests/unit", args={"cwd": "/srv/app"}), None),
+        (Action(kind="shell", tool=run_shell, target="grep -rn TODO src/billing", args={"cwd": "/srv/app"}), None),
+        (Action(kind="shell", tool=run_shell, target="cat /srv/app/README.md"), None),
+        (Action(kind="shell", tool=run_shell, target="git push origin feature/invoices"), None),
+        (Action(kind="shell", tool=run_shell, target="sudo rm -rf /var/lib/postgresql"), None),
+        (Action(kind="file", tool=read_file, target="/srv/app/src/billing/invoice.py", args={"op": "read"}), None),
+        (Action(kind="file", tool=write_file, target="/srv/app/src/billing/invoice.py", args={"op": "write"}), None),
+        (Action(kind="file", tool=read_file, target="/srv/app/docs/design.md", args={"op": "read"}), None),
+        (Action(kind="file", tool=read_file, target="/srv/app/.env", args={"op": "read"}), None),
+        (
+            Action(
+                kind="http",
+                tool=http_fetch,
+                target="https://api.github.com/repos/acme/app/pulls?state=open",
+                args={"method": "GET"},
+            ),
+            None,
+        ),
+        (Action(kind="http", tool=http_fetch, target="https://pypi.org/simple/msgspec/", args={"method": "GET"}), None),
+        (
+            Action(
+                kind="http",
+                tool=http_fetch,
+                target="https://api.github.com/repos/acme/app/issues",
+                args={"method": "POST", "body": {"title": "flaky test", "token": secret}},
+            ),
+            None,
+        ),
+        (
+            Action(
+                kind="mcp_tool",
+                tool="github.create_issue",
+                args={"server": "github", "arguments": {"repo": "acme/app", "title": "flaky test in billing"}},
+            ),
+            None,
+        ),
+        (
+            Action(kind="mcp_tool", tool="jira.search", args={"server": "jira", "arguments": {"jql": "project = PAY"}}),
+            None,
+        ),
+        (actions.llm_call("openai", "gpt-4o", max_tokens=1024), 12_000),
+        (actions.llm_call("anthropic", "claude-sonnet-4", max_tokens=4096), 45_000),
+        (actions.k8s("delete", "deployment", namespace="prod", name="payments"), None),
+    ]
 
 
 # -- the world: server, streams, operator, bundle, agent ------------------------------------------------
