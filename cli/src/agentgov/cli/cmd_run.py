@@ -24,17 +24,22 @@ Restarts resume from the read model's committed position: nothing is lost or wri
 """
 
 
+def _service(services: Any, common: argparse.ArgumentParser, name: str, help_: str, description: str) -> Any:
+    """The parser of ``agentgov run <name>``: the connection options, ``description`` shown as written."""
+    return services.add_parser(
+        name,
+        parents=[common],
+        help=help_,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``run`` and its services."""
     run = sub.add_parser("run", help="run one service in the foreground", description="Run one agentgov service.")
     services = run.add_subparsers(dest="service", metavar="SERVICE", required=True)
-    audit = services.add_parser(
-        "audit",
-        parents=[common],
-        help="the audit service",
-        description=AUDIT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    audit = _service(services, common, "audit", "the audit service", AUDIT_HELP)
     audit.add_argument(
         "--database",
         metavar="PATH|URL",
@@ -45,12 +50,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     audit.add_argument("--seal-interval-ms", type=int, metavar="T", help="...or every T ms (default 1000)")
     audit.add_argument("--rebuild", action="store_true", help="re-verify and re-index the stream from the start")
     audit.set_defaults(handler=run_audit)
-    policy = services.add_parser(
-        "policy",
-        parents=[common],
-        help="one policy replica (run several: they form the queue group 'policy')",
-        description=POLICY_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    policy = _service(
+        services, common, "policy", "one policy replica (run several: they form the queue group 'policy')", POLICY_HELP
     )
     policy.add_argument(
         "--redis-url",
@@ -69,18 +70,16 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     _add_anomaly(services, common)
 
 
+BUDGET_HELP = """\
+Price usage reports on gov.usage.<agent> (queue group 'budget') into SpendRecorded, project spend per
+agent/team/org/global in daily, monthly and rolling windows, append BudgetAlert (80/95 %), BudgetExceeded
+and BudgetReset, and keep the ledger the policy replicas reserve against (Redis when AGENTGOV_REDIS_URL is
+set, else JetStream KV). Restarts resume from the committed snapshot.
+"""
+
+
 def _add_budget(services: Any, common: argparse.ArgumentParser) -> None:
-    budget = services.add_parser(
-        "budget",
-        parents=[common],
-        help="the budget service",
-        description=(
-            "Price usage reports on gov.usage.<agent> (queue group 'budget') into SpendRecorded, project spend per "
-            "agent/team/org/global in daily, monthly and rolling windows, append BudgetAlert (80/95 %), "
-            "BudgetExceeded and BudgetReset, and keep the ledger the policy replicas reserve against (Redis when "
-            "AGENTGOV_REDIS_URL is set, else JetStream KV). Restarts resume from the committed snapshot."
-        ),
-    )
+    budget = _service(services, common, "budget", "the budget service", BUDGET_HELP)
     budget.add_argument("--redis-url", metavar="URL", help="Redis for the ledger (default: $AGENTGOV_REDIS_URL)")
     budget.add_argument("--operators", type=Path, metavar="FILE", help="trust file of operator keys")
     budget.add_argument("--rebuild", action="store_true", help="reset the ledger and replay the stream from the start")
@@ -112,13 +111,7 @@ resume from the history's committed position: nothing is lost, requested or expi
 
 
 def _add_approval(services: Any, common: argparse.ArgumentParser) -> None:
-    approval = services.add_parser(
-        "approval",
-        parents=[common],
-        help="the approval service",
-        description=APPROVAL_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    approval = _service(services, common, "approval", "the approval service", APPROVAL_HELP)
     approval.add_argument(
         "--database",
         metavar="PATH|URL",
@@ -174,12 +167,8 @@ baselines snapshot and its stream position live in $AGENTGOV_HOME/anomaly.db; re
 
 
 def _add_anomaly(services: Any, common: argparse.ArgumentParser) -> None:
-    anomaly = services.add_parser(
-        "anomaly",
-        parents=[common],
-        help="the anomaly service (baselines, explained anomalies, auto-pause)",
-        description=ANOMALY_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    anomaly = _service(
+        services, common, "anomaly", "the anomaly service (baselines, explained anomalies, auto-pause)", ANOMALY_HELP
     )
     anomaly.add_argument(
         "--snapshot", type=Path, metavar="FILE", help="snapshot file (default: $AGENTGOV_HOME/anomaly.db)"
