@@ -144,6 +144,7 @@ class ApprovalService:
                 subject_of = {m.seq: m.subject for m in msgs}
                 for d in changes.diagnostics:
                     await self._reject(d, subject_of.get(d.stream_seq, ""))
+                self.health.rejected = self.rejections.appended
             rows = list(changes.rows.values())
             await asyncio.to_thread(self.store.apply, StoreBatch(last, rows, changes.diagnostics))
             self.health.position = last
@@ -198,7 +199,7 @@ class ApprovalService:
         for attempt in range(attempts):
             try:
                 producer = await self._current_producer()
-                stored = await self.rejections.append(
+                await self.rejections.append(
                     producer,
                     stream_seq=d.stream_seq,
                     subject=subject,
@@ -211,9 +212,8 @@ class ApprovalService:
                     raise
                 log.warning("could not append the refusal of seq %d (retrying): %s", d.stream_seq, exc)
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
-                continue
-            self.health.rejected += stored
-            return
+            else:
+                return
 
     async def _current_producer(self) -> ChainedProducer:
         if self._producer is None or self._producer.broken:
