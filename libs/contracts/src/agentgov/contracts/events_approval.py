@@ -10,6 +10,7 @@ ApprovalDenied or ApprovalExpired of an approval wins, and every consumer sees t
 from __future__ import annotations
 
 import hashlib
+from typing import Literal
 
 import msgspec
 
@@ -24,6 +25,9 @@ class ApprovalSubject(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     agent: str
     action: Action
 
+
+ApprovalStatus = Literal["pending", "granted", "denied", "expired"]
+"""Where an approval stands, as every projection of the approval events sees it."""
 
 TICKET_AUDIENCE = "agentgov-executor"
 """The ``aud`` of execution tickets (JWT, EdDSA) that the policy mints on a granted approval."""

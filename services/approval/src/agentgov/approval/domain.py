@@ -37,11 +37,11 @@ from agentgov.contracts.events import (
     KnownEvent,
     Verdict,
 )
-from agentgov.contracts.events_approval import action_hash
+from agentgov.contracts.events_approval import ApprovalStatus, action_hash
 from agentgov.identity.approvals import verify_resolution
 from agentgov.identity.operators import TrustStore
 
-Status = Literal["pending", "granted", "denied", "expired"]
+Status = ApprovalStatus
 DiagnosticKind = Literal["malformed", "unknown", "forged", "late", "duplicate", "invalid"]
 
 DEFAULT_TIMEOUT_S: Final = 900

@@ -28,7 +28,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import jwt
 import msgspec
@@ -45,7 +45,7 @@ from agentgov.contracts.events import (
     KnownEvent,
     Verdict,
 )
-from agentgov.contracts.events_approval import TICKET_AUDIENCE, action_hash
+from agentgov.contracts.events_approval import TICKET_AUDIENCE, ApprovalStatus, action_hash
 from agentgov.contracts.ids import uuid7
 from agentgov.contracts.requests import CheckAction
 from agentgov.identity.approvals import verify_resolution
@@ -66,7 +66,7 @@ USE_PREFIX: Final = "approval-use:"
 SUBJECTS: Final[tuple[str, ...]] = ("gov.approval.*",)
 _IGNORED_KEPT: Final = 100
 
-Status = Literal["pending", "granted", "denied", "expired"]
+Status = ApprovalStatus
 
 
 def horizon_ns(grace_s: float) -> int:
